@@ -1,0 +1,66 @@
+"""The `mella` command line: one thin command per job."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="mella: native-language culture + language data for multimodal LLMs (MELLA).")
+
+
+@app.callback()
+def _root() -> None:
+    """mella: build (mine, ...), train and evaluate MLLMs for low-resource languages."""
+
+
+def _quiet_logs(verbose: bool) -> None:
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="INFO" if verbose else "WARNING")
+
+
+@app.command()
+def mine(
+    inputs: list[Path] = typer.Argument(..., help="WARC/ARC files, HTML folders (optional urls.tsv), parquet/jsonl"),
+    out: Path = typer.Option(..., "--out", "-o", help="output directory (rerun the same command to resume)"),
+    langs: Optional[str] = typer.Option(None, help="comma-separated target languages, e.g. cs,hu,sr"),
+    workers: Optional[int] = typer.Option(None, help="parallel processes (1: in-process)"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (defaults < YAML < flags)"),
+    set_: list[str] = typer.Option([], "--set", help="override any config key: --set lid.min_score=0.6"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the resolved config and exit"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="show datatrove's progress logs"),
+) -> None:
+    """Mine native alt-text image records (D_know candidates) from web crawls."""
+    from mella.config import MineConfig, load_config
+
+    overrides = {"langs": langs.split(",") if langs else None, "workers": workers}
+    cfg = load_config(MineConfig, config, overrides, set_)
+    if dry_run:
+        typer.echo(json.dumps(cfg.model_dump(), indent=2, ensure_ascii=False))
+        return
+    _quiet_logs(verbose)
+    from mella.recipes.mine import run_mine
+    from mella.report.summary import format_summary
+
+    try:
+        summary = run_mine(inputs, out, cfg)
+    except (ValueError, FileNotFoundError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(format_summary(summary, cfg.langs))
+    typer.echo(f"\nrecords: {out}/  (load: datasets.load_dataset('parquet', data_dir='{out}'))")
+    typer.echo(f"dropped: {out}/excluded/   stats: {out}/stats.json")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

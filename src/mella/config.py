@@ -1,0 +1,96 @@
+"""Typed configuration: defaults < YAML file < CLI flags (``--set a.b=value``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadConfig(_Strict):
+    max_page_bytes: int = 8_000_000  # decoded HTML larger than this is dropped (page_too_large)
+    max_compressed_ratio: int = 100  # Content-Encoding bombs: inflated/compressed size cap
+    allowed_status: list[int] = Field(default_factory=lambda: [200, 203])
+
+
+class ExtractConfig(_Strict):
+    max_alt_chars: int = 2000  # longer alt attributes are dropped (alt_oversized) before any scoring
+    max_images_per_page: int = 1000
+    context_chars: int = 300  # surrounding-text snippet bound
+    context_levels: int = 3  # ancestors searched for surrounding text
+    pixel_max_side: int = 2  # width or height attribute <= this: tracking pixel
+
+
+class LidConfig(_Strict):
+    top_k: int = 10
+    min_score: float = 0.5  # default threshold on the chosen language's probability
+    min_score_by_lang: dict[str, float] = Field(default_factory=dict)
+
+
+class QualityConfig(_Strict):
+    min_letter_share: float = 0.5  # letters / non-space characters; below: mostly_non_letters
+    max_page_repeats: int = 2  # same alt on more images of one page than this: page_repeated_alt
+    min_hash_token_chars: int = 10  # a single token this long mixing digits and letters: hash_alt
+
+
+class DedupConfig(_Strict):
+    exact: bool = True
+    near: bool = True
+    shingle_chars: int = 5
+    bands: int = 14
+    rows: int = 8
+    capacity: int = 1_000_000  # records per task before the Bloom filters' false-positive rate exceeds fp_rate
+    fp_rate: float = 1e-6
+    seed: int = 1
+
+
+class WriteConfig(_Strict):
+    rows_per_file: int = 200_000
+    batch_rows: int = 8_192
+    compression: str = "zstd"
+
+
+class MineConfig(_Strict):
+    langs: list[str] = Field(default_factory=lambda: ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi"])
+    workers: int = 1
+    languages: dict[str, dict[str, Any]] = Field(default_factory=dict)  # language-table overrides/additions
+    read: ReadConfig = Field(default_factory=ReadConfig)
+    extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    lid: LidConfig = Field(default_factory=LidConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    write: WriteConfig = Field(default_factory=WriteConfig)
+
+
+def _set_path(tree: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        tree = tree.setdefault(key, {})
+    tree[leaf] = value
+
+
+def load_config(model: type[BaseModel], yaml_path: Path | None = None, overrides: dict[str, Any] | None = None,
+                sets: list[str] | None = None) -> BaseModel:
+    """Build ``model`` from defaults, then a YAML file, then CLI overrides and ``key.path=value`` strings."""
+    import yaml
+
+    tree: dict[str, Any] = {}
+    if yaml_path is not None:
+        loaded = yaml.safe_load(Path(yaml_path).read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{yaml_path}: expected a mapping at the top level")
+        tree.update(loaded)
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_path(tree, dotted, value)
+    for item in sets or []:
+        if "=" not in item:
+            raise ValueError(f"--set expects key.path=value, got {item!r}")
+        dotted, raw = item.split("=", 1)
+        _set_path(tree, dotted.strip(), yaml.safe_load(raw))
+    return model.model_validate(tree)

@@ -1,0 +1,115 @@
+"""Bytes of an HTTP response -> HTML text: content-encoding, chunking and charset, with hard caps."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zlib
+
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]{1,40})""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.\-]{1,40})", re.I)
+# WHATWG encoding-standard aliases that matter on the web
+_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252",
+            "ascii": "cp1252", "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
+            "x-sjis": "shift_jis", "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "windows-874": "cp874",
+            "tis-620": "cp874", "iso-8859-11": "cp874", "utf8": "utf-8", "unicode": "utf-8"}
+
+
+class DecodeError(ValueError):
+    """The payload cannot be turned into text; ``reason`` is the named drop reason."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def dechunk(body: bytes, limit: int) -> bytes:
+    """Undo HTTP/1.1 chunked transfer encoding (lenient: a truncated last chunk is kept)."""
+    out = bytearray()
+    pos = 0
+    while pos < len(body):
+        eol = body.find(b"\r\n", pos)
+        if eol < 0:
+            break
+        size_field = body[pos:eol].split(b";", 1)[0].strip()
+        try:
+            size = int(size_field, 16)
+        except ValueError:
+            if not out:
+                return body  # not chunked after all
+            break
+        if size == 0:
+            break
+        out += body[eol + 2 : eol + 2 + size]
+        if len(out) > limit:
+            raise DecodeError("page_too_large", f"> {limit} bytes after de-chunking")
+        pos = eol + 2 + size + 2
+    return bytes(out)
+
+
+def inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo gzip/deflate content-encoding, stopping at ``limit`` bytes (decompression bombs)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity", "none"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise DecodeError("unsupported_content_encoding", encoding)
+    wbits = 47 if encoding != "deflate" else (15 if body[:1] == b"\x78" else -15)  # 47: auto gzip/zlib
+    try:
+        d = zlib.decompressobj(wbits)
+        out = d.decompress(body, limit + 1)
+    except zlib.error as e:
+        raise DecodeError("corrupt_content_encoding", str(e)) from None
+    if len(out) > limit:
+        raise DecodeError("page_too_large", f"inflates past {limit} bytes")
+    return out
+
+
+def _normalise(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = name.strip().strip("\"'").lower()
+    name = _ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def charset_from_header(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    m = _HEADER_CHARSET.search(content_type)
+    return _normalise(m.group(1)) if m else None
+
+
+def looks_binary(body: bytes) -> bool:
+    """NUL bytes or many control characters in the first KiB: not an HTML document."""
+    head = body[:1024]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return controls > len(head) // 20
+
+
+def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
+    """(text, charset used). Order: HTTP header, BOM, <meta charset>, UTF-8, detection."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:].decode("utf-8", "replace"), "utf-8"
+    if looks_binary(body):
+        raise DecodeError("binary_content", "NUL/control bytes in what claims to be HTML")
+    tried: list[str] = []
+    meta = _META_CHARSET.search(body[:4096])
+    for cand in (header_charset, _normalise(meta.group(1).decode("ascii", "ignore")) if meta else None, "utf-8"):
+        if cand and cand not in tried:
+            tried.append(cand)
+            try:
+                return body.decode(cand), cand
+            except (UnicodeDecodeError, LookupError):
+                continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:65536]).best()
+    if best is not None and best.encoding:
+        return body.decode(best.encoding, "replace"), best.encoding
+    raise DecodeError("undecodable_charset", f"tried {tried} and detection")

@@ -1,0 +1,1 @@
+"""Functions that assemble datatrove step lists from a config."""

@@ -1,0 +1,149 @@
+"""`mella mine`: crawl files -> filtered native alt-text records (D_know candidates) as Parquet shards.
+
+One input file is one datatrove task. With a single task everything runs in one pass. With several,
+stage 1 (extract, language ID, quality) runs the tasks in parallel into ``DIR/_stage1/``, and stage 2
+deduplicates across all of them in one task, so "keep the first occurrence" means first in input order.
+Completion markers (``DIR/logs/...``) make a rerun skip finished tasks; outputs are renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from mella.config import MineConfig
+from mella.languages import build_table, resolve_langs
+from mella.schema import EXCLUDED_COLUMNS, MINED_COLUMNS
+
+# kept shards are named with the datasets "train" split keyword, so that
+# load_dataset("parquet", data_dir=DIR) reads them and not the rows under excluded/
+KEPT_PREFIX = "train"
+
+
+def _writer(folder: Path, cfg: MineConfig, prefix: str, excluded: bool = False):
+    from mella.steps.write import ParquetShardWriter
+
+    return ParquetShardWriter(folder, EXCLUDED_COLUMNS if excluded else MINED_COLUMNS, prefix=prefix,
+                              rows_per_file=cfg.write.rows_per_file, batch_rows=cfg.write.batch_rows,
+                              compression=cfg.write.compression, excluded=excluded)
+
+
+def _dedup_steps(cfg: MineConfig, sink) -> list:
+    from mella.steps.dedup import ExactDedupFilter, NearDupFilter
+
+    d = cfg.dedup
+    steps = []
+    if d.exact:
+        steps.append(ExactDedupFilter(d.capacity, d.fp_rate, exclusion_writer=sink))
+    if d.near:
+        steps.append(NearDupFilter(d.shingle_chars, d.bands, d.rows, d.capacity, d.fp_rate, d.seed,
+                                   exclusion_writer=sink))
+    return steps
+
+
+def mining_steps(files: list[Path], cfg: MineConfig, sink) -> list:
+    """Reader -> alt-text extraction -> language ID -> quality signals -> quality and language filters."""
+    from mella.steps.alt_quality import AltQualityAnnotator, AltQualityFilter
+    from mella.steps.alt_text import AltTextExtractor
+    from mella.steps.lid import LanguageAnnotator, LanguageFilter
+    from mella.steps.read import InputReader
+
+    languages = resolve_langs(cfg.langs, build_table(cfg.languages))
+    x, q = cfg.extract, cfg.quality
+    return [
+        InputReader(files, cfg.read.max_page_bytes, tuple(cfg.read.allowed_status), exclusion_writer=sink),
+        AltTextExtractor(x.max_alt_chars, x.max_images_per_page, x.context_chars, x.context_levels,
+                         x.pixel_max_side, exclusion_writer=sink),
+        LanguageAnnotator(languages, cfg.lid.top_k),
+        AltQualityAnnotator(languages, q.min_hash_token_chars),
+        AltQualityFilter(languages, q.min_letter_share, q.max_page_repeats, exclusion_writer=sink),
+        LanguageFilter(languages, cfg.lid.min_score, cfg.lid.min_score_by_lang, exclusion_writer=sink),
+    ]
+
+
+def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict:
+    """Runs (or resumes) the mining job; returns the summary written to ``out/stats.json``."""
+    from datatrove.executor import LocalPipelineExecutor
+
+    from mella.steps.read import expand_inputs
+
+    files = expand_inputs(inputs)
+    if not files:
+        raise ValueError(f"no readable input files in {inputs}")
+    resolve_langs(cfg.langs, build_table(cfg.languages))  # fail early on unknown languages
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_same_job(out, files, cfg)
+    excluded_dir = out / "excluded"
+    workers = max(1, cfg.workers)
+    if len(files) == 1 or workers == 1:
+        sink = _writer(excluded_dir, cfg, "excluded", excluded=True)
+        pipeline = mining_steps(files, cfg, sink) + _dedup_steps(cfg, sink) + [_writer(out, cfg, KEPT_PREFIX)]
+        LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(out / "logs" / "mine")).run()
+    else:
+        stage1 = out / "_stage1"
+        sink = _writer(excluded_dir, cfg, "excluded-s1", excluded=True)
+        steps1 = mining_steps(files, cfg, sink) + [_writer(stage1, cfg, "stage1")]
+        LocalPipelineExecutor(steps1, tasks=len(files), workers=min(workers, len(files)),
+                              logging_dir=str(out / "logs" / "stage1")).run()
+        from mella.steps.staged import StagedParquetReader
+
+        sink2 = _writer(excluded_dir, cfg, "excluded-dedup", excluded=True)
+        steps2 = [StagedParquetReader(stage1, "stage1")] + _dedup_steps(cfg, sink2) + [_writer(out, cfg, KEPT_PREFIX)]
+        LocalPipelineExecutor(steps2, tasks=1, workers=1, logging_dir=str(out / "logs" / "stage2")).run()
+        if (out / "logs" / "stage2" / "completions" / "00000").exists():
+            shutil.rmtree(stage1, ignore_errors=True)
+    summary = summarise(out)
+    _atomic_json(out / "stats.json", summary)
+    return summary
+
+
+def _check_same_job(out: Path, files: list[Path], cfg: MineConfig) -> None:
+    """A rerun into the same DIR resumes; a different job into it is refused (it would mix outputs)."""
+    job = {"inputs": [str(f.resolve()) for f in files], "config": cfg.model_dump(exclude={"workers"})}
+    path = out / "job.json"
+    if path.exists():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous != job:
+            raise ValueError(f"{out} holds the output of a different job (inputs or config differ); "
+                             "use a new --out directory or delete this one")
+    else:
+        _atomic_json(path, job)
+
+
+def _atomic_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def summarise(out: Path) -> dict:
+    """Counts per language and per drop reason, summed over the per-task stats files datatrove saved
+    (its own merged stats.json covers only the tasks run by the last invocation, not resumed ones)."""
+    kept: dict[str, int] = {}
+    dropped: dict[str, dict[str, int]] = {}
+    reasons: dict[str, int] = {}
+    steps: dict[str, dict[str, int]] = {}
+    for stats_file in sorted((out / "logs").glob("*/stats/*.json")):
+        for step in json.loads(stats_file.read_text(encoding="utf-8")):  # datatrove's per-task stats
+            counters = steps.setdefault(step["name"], {})
+            for key, metric in step.get("stats", {}).items():
+                n = int(metric["total"] if isinstance(metric, dict) else metric)
+                counters[key] = counters.get(key, 0) + n
+                if key.startswith("kept:") and stats_file.parent.parent.name != "stage1":
+                    lang = key[5:]
+                    kept[lang] = kept.get(lang, 0) + n
+                elif key.startswith("excluded:"):
+                    lang, reason = key.removeprefix("excluded:").rsplit(":", 1)
+                    dropped.setdefault(lang, {})[reason] = dropped.setdefault(lang, {}).get(reason, 0) + n
+                    reasons[reason] = reasons.get(reason, 0) + n
+    return {
+        "kept_total": sum(kept.values()),
+        "kept_by_lang": dict(sorted(kept.items(), key=lambda kv: -kv[1])),
+        "dropped_total": sum(reasons.values()),
+        "dropped_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+        "dropped_by_lang": {k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in sorted(dropped.items())},
+        "steps": steps,
+    }

@@ -1,0 +1,1 @@
+"""Readable summaries and reports."""

@@ -1,0 +1,27 @@
+"""Plain-text per-language summary table of a mining run."""
+
+from __future__ import annotations
+
+
+def format_summary(summary: dict, langs: list[str], top_reasons: int = 3) -> str:
+    kept = summary.get("kept_by_lang", {})
+    dropped = summary.get("dropped_by_lang", {})
+    rows = [("lang", "kept", "dropped", "top drop reasons")]
+    others = sorted(set(dropped) - set(langs), key=lambda lang: -sum(dropped[lang].values()))
+    for lang in list(langs) + others:
+        reasons = dropped.get(lang, {})
+        n_dropped = sum(reasons.values())
+        if lang not in langs and not n_dropped:
+            continue
+        top = ", ".join(f"{r} {n}" for r, n in list(reasons.items())[:top_reasons])
+        rows.append((lang if lang in langs else f"({lang})", str(kept.get(lang, 0)), str(n_dropped), top))
+    rows.append(("total", str(summary.get("kept_total", 0)), str(summary.get("dropped_total", 0)), ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in
+                               enumerate(zip(row[:3], widths))) + "  " + row[3])
+        if i == 0 or i == len(rows) - 2:
+            lines.append("-" * (sum(widths) + 6 + max(len(r[3]) for r in rows)))
+    lines.append("(languages in parentheses are not targets: their records were dropped)")
+    return "\n".join(lines)

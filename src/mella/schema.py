@@ -1,0 +1,31 @@
+"""Output columns of mined records: Parquet column <- Document field or namespaced metadata key."""
+
+from __future__ import annotations
+
+# (column, pyarrow type name, metadata key or None for Document fields)
+MINED_COLUMNS: list[tuple[str, str, str | None]] = [
+    ("id", "string", None),
+    ("lang", "string", "lid.lang"),
+    ("script", "string", "lid.script"),
+    ("lid_score", "float32", "lid.score"),
+    ("lid_label", "string", "lid.label"),
+    ("lid_evidence", "string", "lid.evidence"),
+    ("alt_text", "string", None),
+    ("image_url", "string", None),
+    ("title_attr", "string", "img.title"),
+    ("figcaption", "string", "img.figcaption"),
+    ("img_width", "int32", "img.width_attr"),
+    ("img_height", "int32", "img.height_attr"),
+    ("page_url", "string", "page.url"),
+    ("page_lang", "string", "page.lang"),
+    ("page_title", "string", "page.title"),
+    ("page_date", "string", "page.date"),
+    ("context", "string", "page.context"),
+    ("alt_length", "int32", "alt.length"),
+    ("alt_flags", "string", "alt.flags"),
+    ("source_file", "string", "source.file"),
+]
+
+EXCLUDED_COLUMNS: list[tuple[str, str, str | None]] = [("reason", "string", "filter_reason")] + MINED_COLUMNS
+
+EXCLUDED_TEXT_CAP = 1000  # excluded records keep at most this many characters of any text field

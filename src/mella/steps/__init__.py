@@ -1,0 +1,1 @@
+"""mella's own datatrove steps, one concern per module."""

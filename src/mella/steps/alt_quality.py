@@ -1,0 +1,181 @@
+"""Alt-text quality: signals (annotator, never drops) and the decision with thresholds (filter)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from mella.steps.base import Filter
+
+from mella.languages import Language
+from mella.resources import word_list
+from mella.scripts import script_counts
+
+CHAR_SCRIPTS = frozenset({"Thai", "Hang", "Arab", "Hani", "Jpan", "Laoo", "Khmr", "Mymr", "Tibt"})
+_IMG_EXT = r"(?:jpe?g|png|gif|webp|bmp|svg|tiff?|avif|heic|jfif|ico)"
+FILENAME = re.compile(rf"[\w\-%.~+()]+\.{_IMG_EXT}(?![\w])", re.I)
+URL = re.compile(r"(?:https?://|www\.)\S", re.I)
+CAMERA = re.compile(r"^(?:img|dsc|dscn|dscf|dcim|pict?|p|sam|gopr|screenshot|scan|image|photo|foto)"
+                    r"[\s_\-]?\d{2,}", re.I)
+HEX = re.compile(r"^[0-9a-f]{8,}$", re.I)
+SLUG = re.compile(r"^[\w%]+(?:[_\-][\w%]+){2,}$")
+# UTF-8 read as cp1252/latin-1, and UTF-8 Cyrillic read as cp1251
+MOJIBAKE_LATIN = re.compile("[ÃÂÐÑØÙ][\x80-\xbf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]|Ã[¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿]")
+MOJIBAKE_CYRL = re.compile("[РС][ЂЃ‚ѓ„…†‡€‰Љ‹ЊЌЋЏђ‘’“”•–—™љ›њќћџЎўЈ¤Ґ¦§©Є«¬®Ї°±Ііґµ¶·№є»јЅѕї]")
+TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»«/]+\s+|\s*::\s*")
+_NON_WORD = re.compile(r"[\W\d_]+")
+
+# the order in which the filter reports the first failing check
+REASONS = ("tracker_alt", "url_alt", "filename_alt", "hash_alt", "mojibake", "mostly_non_letters", "generic_alt",
+           "alt_is_page_title", "alt_is_site_name", "page_repeated_alt", "too_short", "too_long")
+
+
+def normalise(text: str) -> str:
+    """Case-folded letters and single spaces only (for comparisons between texts)."""
+    return " ".join(_NON_WORD.sub(" ", unicodedata.normalize("NFC", text).casefold()).split())
+
+
+@cache
+def generic_words(langs: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(all entries, entries longest first) from the generic-word lists of ``langs`` plus English."""
+    words = set(word_list("generic_alt/en.txt"))
+    for code in langs:
+        words |= word_list(f"generic_alt/{code}.txt")
+    words = {normalise(w) for w in words if normalise(w)}
+    return frozenset(words), tuple(sorted(words, key=len, reverse=True))
+
+
+class AltQualityAnnotator(PipelineStep):
+    """Adds ``alt.length`` (in the language's unit), ``alt.letter_share`` and ``alt.flags``."""
+
+    type = "🔤 - ANNOTATOR"
+    name = "🧹 alt-text signals"
+
+    def __init__(self, languages: dict[str, Language], min_hash_token_chars: int = 10):
+        super().__init__()
+        self.languages = languages
+        self.min_hash_token_chars = min_hash_token_chars
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        generic, generic_longest = generic_words(tuple(sorted(self.languages)))
+        tracker_alts = {normalise(w) for w in word_list("tracker_alts.txt")}
+        for doc in data:
+            with self.track_time():
+                self.annotate(doc, generic, generic_longest, tracker_alts)
+            yield doc
+
+    def unit_for(self, meta: dict) -> str:
+        lang = self.languages.get(meta.get("lid.lang") or "")
+        if lang is not None:
+            return lang.length_unit
+        return "chars" if meta.get("lid.script") in CHAR_SCRIPTS else "words"
+
+    def annotate(self, doc: Document, generic: frozenset[str], generic_longest: tuple[str, ...],
+                 tracker_alts: set[str]) -> None:
+        text, meta = doc.text, doc.metadata
+        flags: list[str] = []
+        norm = normalise(text)
+        counts = script_counts(text)
+        letters = sum(counts.values())
+        non_space = len(text) - text.count(" ")
+        unit = self.unit_for(meta)
+        meta["alt.length"] = letters if unit == "chars" else len(text.split())
+        meta["alt.letter_share"] = letters / non_space if non_space else 0.0
+        if norm in tracker_alts:
+            flags.append("tracker_alt")
+        if URL.search(text):
+            flags.append("url_alt")
+        if FILENAME.search(text):
+            flags.append("filename_alt")
+        if self._hash_like(text):
+            flags.append("hash_alt")
+        if "\ufffd" in text or MOJIBAKE_LATIN.search(text) or len(MOJIBAKE_CYRL.findall(text)) >= 2:
+            flags.append("mojibake")
+        if norm and _all_generic(norm, generic, generic_longest, unit == "chars"):
+            flags.append("generic_alt")
+        elif not norm:
+            flags.append("generic_alt")  # nothing but digits and punctuation
+        title = normalise(meta.get("page.title") or "")
+        if title and norm == title:
+            flags.append("alt_is_page_title")
+        elif norm and norm in _site_names(meta.get("page.title"), meta.get("page.site_name")):
+            flags.append("alt_is_site_name")
+        meta["alt.flags"] = ",".join(flags) or None
+
+    def _hash_like(self, text: str) -> bool:
+        stripped = text.strip()
+        if CAMERA.match(stripped):
+            return True
+        if " " in stripped:
+            return False
+        if HEX.match(stripped) and sum(c.isdigit() for c in stripped) >= 2:
+            return True
+        has_digit = any(c.isdigit() for c in stripped)
+        has_alpha = any(c.isalpha() for c in stripped)
+        if len(stripped) >= self.min_hash_token_chars and has_digit and has_alpha:
+            return True
+        return bool(SLUG.match(stripped)) and ("_" in stripped or has_digit)
+
+
+def _all_generic(norm: str, generic: frozenset[str], longest: tuple[str, ...], by_chars: bool) -> bool:
+    """True when nothing is left after removing generic words and phrases (longest first). Phrases
+    match whole words, except in scripts without word spaces, where they match anywhere."""
+    if norm in generic or all(tok in generic for tok in norm.split()):
+        return True
+    rest = norm if by_chars else f" {norm} "
+    for phrase in longest:
+        target = phrase if by_chars else f" {phrase} "
+        while target in rest:
+            rest = rest.replace(target, " ")
+    return not rest.strip()
+
+
+def _site_names(title: str | None, site_name: str | None) -> set[str]:
+    names = {normalise(site_name)} if site_name else set()
+    if title:
+        parts = [p for p in TITLE_SEPARATORS.split(title) if p.strip()]
+        if len(parts) > 1:
+            longest = max(parts, key=len)
+            names |= {normalise(p) for p in parts if p is not longest and len(p.split()) <= 5}
+    names.discard("")
+    return names
+
+
+class AltQualityFilter(Filter):
+    """Drops alt-texts whose signals fail a check; the first failing check (REASONS order) is the reason."""
+
+    name = "🧹 alt-text quality"
+
+    def __init__(self, languages: dict[str, Language], min_letter_share: float = 0.5, max_page_repeats: int = 2,
+                 exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.languages = languages
+        self.min_letter_share = min_letter_share
+        self.max_page_repeats = max_page_repeats
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        meta = doc.metadata
+        flags = set((meta.get("alt.flags") or "").split(","))
+        if (meta.get("alt.letter_share") or 0.0) < self.min_letter_share:
+            flags.add("mostly_non_letters")
+        if (meta.get("alt.page_count") or 1) > self.max_page_repeats:
+            flags.add("page_repeated_alt")
+        lang = self.languages.get(meta.get("lid.lang") or "")
+        min_len, max_len = (lang.min_len, lang.max_len) if lang else _default_bounds(meta.get("alt.length"))
+        length = meta.get("alt.length") or 0
+        if length < min_len:
+            flags.add("too_short")
+        if length > max_len:
+            flags.add("too_long")
+        for reason in REASONS:
+            if reason in flags:
+                return False, reason
+        return True
+
+
+def _default_bounds(_length) -> tuple[int, int]:
+    # records in no target language are dropped later as wrong_language; only junk is reported first
+    return 0, 10**9

@@ -1,0 +1,241 @@
+"""One record per <img> with a non-empty alt: image URL, alt, title, figcaption, page context."""
+
+from __future__ import annotations
+
+import html as htmllib
+
+import xxhash
+from datatrove.data import Document, DocumentsPipeline, Media, MediaType
+
+from mella.steps.base import DroppingStep
+from mella.urls import is_placeholder, is_tracker, largest_candidate, resolve
+
+LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src",
+                  "data-full-src", "data-orig-src", "lazy-src", "data-echo", "original")
+LAZY_SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset")
+_SKIP_CONTEXT_TAGS = ("body", "html", "head", "-undef")
+
+
+def _clean(value: str | None) -> str:
+    if not value:
+        return ""
+    if "&" in value:  # double-escaped markup (&amp;quot;) is common in CMS output
+        value = htmllib.unescape(value)
+    return " ".join(value.split())
+
+
+def _int_attr(value: str | None) -> int | None:
+    if not value:
+        return None
+    digits = value.strip().removesuffix("px").strip()
+    return int(digits) if digits.isdigit() and len(digits) < 7 else None
+
+
+class AltTextExtractor(DroppingStep):
+    """Page Documents -> image-text Documents; pair records (already with an image) pass through."""
+
+    type = "🖼 - EXTRACTOR"
+    name = "🏷 alt-text"
+
+    def __init__(self, max_alt_chars: int = 2000, max_images_per_page: int = 1000, context_chars: int = 300,
+                 context_levels: int = 3, pixel_max_side: int = 2, exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.max_alt_chars = max_alt_chars
+        self.max_images_per_page = max_images_per_page
+        self.context_chars = context_chars
+        self.context_levels = context_levels
+        self.pixel_max_side = pixel_max_side
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.sink():
+            for page in data:
+                if page.media:  # a pair record from a table: nothing to extract
+                    self.stat_update("pairs_passed")
+                    yield page
+                    continue
+                with self.track_time():
+                    records = self.extract(page, rank)
+                yield from records
+
+    def extract(self, page: Document, rank: int) -> list[Document]:
+        from selectolax.lexbor import LexborHTMLParser
+
+        pmeta = page.metadata
+        try:
+            tree = LexborHTMLParser(page.text)
+        except Exception as e:  # noqa: BLE001 - lexbor raises plain exceptions on pathological input
+            pmeta["page.error"] = str(e)[:300]
+            self.drop(Document(text="", id=page.id, metadata=pmeta), "html_parse_error", rank)
+            return []
+        page_url = pmeta.get("page.url")
+        base = page_url
+        base_node = tree.css_first("base[href]")
+        if base_node is not None:
+            base = resolve(page_url, base_node.attributes.get("href") or "") or page_url
+        if not page_url:
+            page_url = _canonical_url(tree)
+            base = base or page_url
+            pmeta["page.url"] = page_url
+        page_meta = {"page.url": page_url, "page.date": pmeta.get("page.date"),
+                     "page.lang": _page_lang(tree), "page.title": _title(tree), "page.site_name": _site_name(tree),
+                     "source.file": pmeta.get("source.file"), "page.charset": pmeta.get("page.charset")}
+        page_key = xxhash.xxh3_64_hexdigest(f"{page.id}\x00{page_url}".encode())
+        records: list[Document] = []
+        alt_counts: dict[str, int] = {}
+        images = tree.css("img")
+        self.stat_update("img_tags", value=len(images))
+        if len(images) > self.max_images_per_page:
+            self.stat_update("img_over_page_cap", value=len(images) - self.max_images_per_page)
+            images = images[: self.max_images_per_page]
+        for index, node in enumerate(images):
+            attrs = node.attributes
+            raw_alt = attrs.get("alt")
+            if not raw_alt or not raw_alt.strip():
+                self.stat_update("img_without_alt")
+                continue
+            meta = dict(page_meta)
+            doc = Document(text="", id=f"{page_key}-{index:04d}", metadata=meta)
+            if len(raw_alt) > self.max_alt_chars:
+                doc.text = raw_alt[:200]
+                self.drop(doc, "alt_oversized", rank)
+                continue
+            alt = _clean(raw_alt)
+            doc.text = alt
+            url, reason = self._image_url(node, attrs, base)
+            if url:
+                doc.media.append(Media(id=str(index), type=MediaType.IMAGE, url=url, alt=alt))
+            width, height = _int_attr(attrs.get("width")), _int_attr(attrs.get("height"))
+            meta["img.width_attr"], meta["img.height_attr"] = width, height
+            if reason is None:
+                reason = self._junk_image(url, width, height)
+            if reason:
+                self.drop(doc, reason, rank)
+                continue
+            meta["img.title"] = _clean(attrs.get("title")) or None
+            meta["img.figcaption"] = _figcaption(node)
+            meta["page.context"] = self._context(node)
+            key = alt.casefold()
+            alt_counts[key] = alt_counts.get(key, 0) + 1
+            records.append(doc)
+        for doc in records:
+            doc.metadata["alt.page_count"] = alt_counts[doc.text.casefold()]
+        self.stat_update("records", value=len(records))
+        return records
+
+    def _image_url(self, node, attrs: dict, base: str | None) -> tuple[str | None, str | None]:
+        """(absolute URL, None) or (None, drop reason). Prefers the largest srcset candidate, then lazy
+        attributes, then ``src`` unless it is a placeholder."""
+        srcsets = [attrs[a] for a in LAZY_SRCSET_ATTRS if attrs.get(a)]
+        parent = node.parent
+        if parent is not None and parent.tag == "picture":
+            srcsets += [s.attributes.get("srcset") or s.attributes.get("data-srcset") or ""
+                        for s in parent.css("source")]
+        candidates = [largest_candidate([s for s in srcsets if s])]
+        candidates += [attrs.get(a) for a in LAZY_SRC_ATTRS]
+        src = (attrs.get("src") or "").strip()
+        candidates.append(src if src and not is_placeholder(src) else None)
+        saw_relative = False
+        for cand in candidates:
+            if not cand or not cand.strip() or cand.strip().startswith("data:"):
+                continue
+            url = resolve(base, cand)
+            if url:
+                return url, None
+            saw_relative = saw_relative or "://" not in cand
+        if saw_relative and not base:
+            return None, "relative_url_no_base"
+        if src.startswith("data:"):
+            return None, "data_uri_only"
+        if src and is_placeholder(src):
+            return None, "placeholder_only"
+        return None, "no_image_url" if not src else "bad_image_url"
+
+    def _junk_image(self, url: str, width: int | None, height: int | None) -> str | None:
+        if (width is not None and width <= self.pixel_max_side) or (
+                height is not None and height <= self.pixel_max_side):
+            return "tracking_pixel"
+        if is_tracker(url):
+            return "tracker_host"
+        path = url.split("?", 1)[0].split("#", 1)[0].lower()
+        if path.endswith((".svg", ".svgz")):
+            return "svg_image"
+        if path.endswith(".ico"):
+            return "icon_image"
+        return None
+
+    def _context(self, node) -> str | None:
+        """Text around the image: the nearest of a few ancestors with some text; at the top of the
+        page (body) the neighbouring elements instead. Bounded to ``context_chars``."""
+        current, found = node, ""
+        for _ in range(self.context_levels):
+            parent = current.parent
+            if parent is None or parent.tag in _SKIP_CONTEXT_TAGS:
+                found = " ".join(t for t in (_sibling_text(current, "prev"), found,
+                                             _sibling_text(current, "next")) if t)
+                break
+            found = parent.text(deep=True, separator=" ", strip=True) or found
+            if len(found) >= 40:
+                break
+            current = parent
+        found = " ".join(found[: self.context_chars * 2].split())[: self.context_chars]
+        return found or None
+
+
+def _sibling_text(node, direction: str) -> str:
+    sibling = getattr(node, direction)
+    for _ in range(6):  # skip whitespace text nodes and comments
+        if sibling is None:
+            return ""
+        if sibling.tag not in ("-text", "_text", "-comment", "_comment", "script", "style"):
+            return sibling.text(deep=True, separator=" ", strip=True)[:1000]
+        sibling = getattr(sibling, direction)
+    return ""
+
+
+def _figcaption(node) -> str | None:
+    current = node.parent
+    for _ in range(4):
+        if current is None:
+            return None
+        if current.tag == "figure":
+            cap = current.css_first("figcaption")
+            return _clean(cap.text(deep=True, separator=" ", strip=True)) or None if cap is not None else None
+        current = current.parent
+    return None
+
+
+def _page_lang(tree) -> str | None:
+    root = tree.css_first("html")
+    if root is not None:
+        lang = root.attributes.get("lang") or root.attributes.get("xml:lang")
+        if lang and lang.strip():
+            return lang.strip()[:20]
+    for selector, attr in (('meta[http-equiv="content-language" i]', "content"),
+                           ('meta[name="language" i]', "content"), ('meta[property="og:locale"]', "content")):
+        node = tree.css_first(selector)
+        if node is not None and (node.attributes.get(attr) or "").strip():
+            return node.attributes[attr].strip().split(",")[0].replace("_", "-")[:20]
+    return None
+
+
+def _title(tree) -> str | None:
+    node = tree.css_first("title")
+    return _clean(node.text())[:500] or None if node is not None else None
+
+
+def _site_name(tree) -> str | None:
+    for selector in ('meta[property="og:site_name"]', 'meta[name="application-name"]'):
+        node = tree.css_first(selector)
+        if node is not None and (node.attributes.get("content") or "").strip():
+            return _clean(node.attributes["content"])[:200]
+    return None
+
+
+def _canonical_url(tree) -> str | None:
+    for selector, attr in (('link[rel="canonical"]', "href"), ('meta[property="og:url"]', "content")):
+        node = tree.css_first(selector)
+        if node is not None:
+            url = resolve(None, node.attributes.get(attr) or "")
+            if url:
+                return url
+    return None

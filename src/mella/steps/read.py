@@ -1,0 +1,258 @@
+"""Readers: WARC (fastwarc), folders of HTML files, and tables of existing (image_url, text) pairs.
+
+datatrove's WarcReader uses warcio (several times slower than fastwarc) and drops charset information
+from the HTTP header; this reader is mella's own for that reason. Pages become one Document each
+(``text`` = HTML); pair tables become image-text records directly.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from datatrove.data import Document, DocumentsPipeline, Media, MediaType
+
+from mella.htmldecode import DecodeError, charset_from_header, decode_html, dechunk, inflate
+from mella.steps.base import DroppingStep
+
+WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
+HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz", ".xhtml")
+PAIR_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".ndjson")
+URL_MAP_NAME = "urls.tsv"  # optional file<TAB>url map inside an HTML folder
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# column names accepted for pair tables
+TEXT_KEYS = ("text", "alt_text", "alt", "caption", "caption_reference_description")
+IMAGE_KEYS = ("image_url", "url", "img_url", "image")
+PAGE_KEYS = ("page_url", "page", "source_url")
+
+
+def input_kind(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(WARC_SUFFIXES):
+        return "warc"
+    if name.endswith(HTML_SUFFIXES):
+        return "html"
+    if name.endswith(PAIR_SUFFIXES):
+        return "pairs"
+    return None
+
+
+def expand_inputs(inputs: list[str | Path]) -> list[Path]:
+    """Files to read, in a stable order: folders are walked, unknown file types are an error."""
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and input_kind(p))
+        elif path.is_file():
+            if input_kind(path) is None:
+                raise ValueError(f"{path}: not a WARC/ARC, HTML or parquet/jsonl file (by its name)")
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"input not found: {path}")
+    return files
+
+
+def _load_url_map(folder: Path) -> dict[str, str]:
+    tsv = folder / URL_MAP_NAME
+    out: dict[str, str] = {}
+    if tsv.is_file():
+        for line in tsv.read_text(encoding="utf-8").splitlines():
+            if "\t" in line and not line.startswith("#"):
+                name, url = line.split("\t", 1)
+                out[name.strip()] = url.strip()
+    return out
+
+
+class InputReader(DroppingStep):
+    """Reads this rank's share of the input files into page Documents (or pair records)."""
+
+    type = "📖 - READER"
+    name = "📥 mella input"
+
+    def __init__(self, files: list[str | Path], max_page_bytes: int = 8_000_000,
+                 allowed_status: tuple[int, ...] = (200, 203), exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.files = [str(f) for f in files]
+        self.max_page_bytes = max_page_bytes
+        self.allowed_status = tuple(allowed_status)
+        self._url_maps: dict[Path, dict[str, str]] = {}
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        with self.sink():
+            for path in self.files[rank::world_size]:
+                self.stat_update("input_files")
+                kind = input_kind(Path(path))
+                reader = {"warc": self.read_warc, "html": self.read_html_file, "pairs": self.read_pairs}[kind]
+                yield from reader(Path(path), rank)
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _page(self, body: bytes, header_charset: str | None, doc_id: str, meta: dict, rank: int):
+        """Decode a page; returns the Document or None (dropped with a reason)."""
+        doc = Document(text="", id=doc_id, metadata=meta)
+        if len(body) > self.max_page_bytes:
+            self.drop(doc, "page_too_large", rank)
+            return None
+        try:
+            text, charset = decode_html(body, header_charset)
+        except DecodeError as e:
+            self.drop(doc, e.reason, rank)
+            return None
+        doc.text = text
+        meta["page.charset"] = charset
+        self.stat_update("pages")
+        return doc
+
+    def _file_error(self, path: Path, reason: str, detail: str, rank: int, index: int) -> None:
+        meta = {"source.file": str(path), "page.error": detail[:500]}
+        self.drop(Document(text="", id=f"{path.name}#{index}", metadata=meta), reason, rank)
+
+    # -- WARC ----------------------------------------------------------------------------------------
+    def read_warc(self, path: Path, rank: int) -> DocumentsPipeline:
+        from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+        wanted = WarcRecordType.response | WarcRecordType.resource | WarcRecordType.revisit
+        index = -1
+        try:
+            with open(path, "rb") as fh:
+                if _is_arc(fh):
+                    self._file_error(path, "arc_format_unsupported", "ARC (pre-WARC) file", rank, 0)
+                    return
+                for index, record in enumerate(ArchiveIterator(fh, record_types=wanted, parse_http=True)):
+                    doc = self._warc_record(record, path, index, rank)
+                    if doc is not None:
+                        yield doc
+        except (OSError, EOFError, ValueError, gzip.BadGzipFile) as e:
+            # truncated / corrupt archive: keep what was read, record where it broke, go on
+            self._file_error(path, "warc_read_error", f"after record {index}: {e}", rank, index + 1)
+
+    def _warc_record(self, record, path: Path, index: int, rank: int) -> Document | None:
+        from fastwarc.warc import WarcRecordType
+
+        if record.record_type == WarcRecordType.revisit:
+            self.stat_update("skipped_revisit")
+            return None
+        headers = record.headers
+        url = (headers.get("WARC-Target-URI") or "").strip().strip("<>") or None
+        if record.record_type == WarcRecordType.response:
+            http = record.http_headers
+            if http is None:
+                self.stat_update("skipped_no_http_headers")
+                return None
+            if http.status_code not in self.allowed_status:
+                self.stat_update("skipped_http_status")
+                return None
+            content_type = http.get("Content-Type") or ""
+            transfer = (http.get("Transfer-Encoding") or "").lower()
+            content_encoding = http.get("Content-Encoding") or ""
+        else:  # resource record: the WARC header carries the type
+            content_type = headers.get("Content-Type") or ""
+            transfer = content_encoding = ""
+        mime = content_type.split(";", 1)[0].strip().lower()
+        if mime and mime not in HTML_TYPES:
+            self.stat_update("skipped_not_html")
+            return None
+        meta = {"page.url": url, "page.date": headers.get("WARC-Date"), "source.file": str(path),
+                "source.offset": record.stream_pos}
+        doc_id = headers.get("WARC-Record-ID") or f"{path.name}#{index}"
+        if record.content_length > self.max_page_bytes * 4:
+            self.drop(Document(text="", id=doc_id, metadata=meta), "page_too_large", rank)
+            return None
+        body = record.reader.read()
+        try:
+            if "chunked" in transfer:
+                body = dechunk(body, self.max_page_bytes)
+            body = inflate(body, content_encoding, self.max_page_bytes)
+        except DecodeError as e:
+            self.drop(Document(text="", id=doc_id, metadata=meta), e.reason, rank)
+            return None
+        if not mime and not _sniff_html(body):
+            self.stat_update("skipped_not_html")
+            return None
+        return self._page(body, charset_from_header(content_type), doc_id, meta, rank)
+
+    # -- HTML files ----------------------------------------------------------------------------------
+    def read_html_file(self, path: Path, rank: int) -> DocumentsPipeline:
+        url_map = self._url_maps.get(path.parent)
+        if url_map is None:
+            url_map = self._url_maps[path.parent] = _load_url_map(path.parent)
+        meta = {"page.url": url_map.get(path.name), "source.file": str(path)}
+        doc_id = str(path)
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(self.max_page_bytes * 4 + 1)
+            if path.name.lower().endswith(".gz"):
+                raw = inflate(raw, "gzip", self.max_page_bytes)
+        except DecodeError as e:
+            self.drop(Document(text="", id=doc_id, metadata=meta), e.reason, rank)
+            return
+        except OSError as e:
+            self._file_error(path, "file_read_error", str(e), rank, 0)
+            return
+        doc = self._page(raw, None, doc_id, meta, rank)
+        if doc is not None:
+            yield doc
+
+    # -- pair tables ---------------------------------------------------------------------------------
+    def read_pairs(self, path: Path, rank: int) -> DocumentsPipeline:
+        try:
+            rows = _iter_table(path)
+            for index, row in enumerate(rows):
+                text = _first(row, TEXT_KEYS)
+                image_url = _first(row, IMAGE_KEYS)
+                meta = {"page.url": _first(row, PAGE_KEYS), "source.file": str(path), "record.kind": "pair"}
+                if row.get("lang") or row.get("language"):
+                    meta["page.lang"] = str(row.get("lang") or row.get("language"))
+                doc = Document(text=str(text or ""), id=str(row.get("id") or f"{path.name}#{index}"),
+                               media=[Media(id="0", type=MediaType.IMAGE, url=str(image_url or ""))],
+                               metadata=meta)
+                self.stat_update("pairs")
+                yield doc
+        except (OSError, ValueError, json.JSONDecodeError) as e:
+            self._file_error(path, "table_read_error", str(e), rank, 0)
+
+
+def _first(row: dict, keys: tuple[str, ...]):
+    for key in keys:
+        if row.get(key):
+            return row[key]
+    return None
+
+
+def _iter_table(path: Path):
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        for batch in pf.iter_batches(batch_size=4096):
+            yield from batch.to_pylist()
+    else:
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    row = json.loads(line)
+                    if isinstance(row, dict):
+                        yield row
+
+
+def _is_arc(fh) -> bool:
+    head = fh.read(64)
+    fh.seek(0)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = gzip.GzipFile(fileobj=fh).read(64)
+        except (OSError, EOFError):
+            head = b""
+        fh.seek(0)
+    return head.startswith(b"filedesc://")
+
+
+def _sniff_html(body: bytes) -> bool:
+    head = body[:2048].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<div", b"<meta", b"<!--")) or (
+        b"<img" in head or b"<html" in head)

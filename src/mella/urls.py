@@ -1,0 +1,118 @@
+"""URL helpers for image extraction: srcset parsing, resolution, tracker hosts."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from urllib.parse import urljoin, urlsplit
+
+from mella.resources import word_list
+
+MAX_URL_CHARS = 2048
+_DESCRIPTOR = re.compile(r"^(\d+(?:\.\d+)?)([wxh])$", re.I)
+PLACEHOLDER_HINTS = ("blank.gif", "spacer.gif", "pixel.gif", "transparent.gif", "1x1", "placeholder", "lazy",
+                     "loading.gif", "loader.gif", "grey.gif", "gray.gif", "empty.gif", "clear.gif", "dot.gif")
+
+
+def parse_srcset(srcset: str) -> list[tuple[str, float, str]]:
+    """(url, value, "w"|"x") candidates of a srcset, following the HTML parsing rules (URLs may contain commas)."""
+    out: list[tuple[str, float, str]] = []
+    pos, n = 0, len(srcset)
+    while pos < n:
+        while pos < n and (srcset[pos].isspace() or srcset[pos] == ","):
+            pos += 1
+        start = pos
+        while pos < n and not srcset[pos].isspace():
+            pos += 1
+        url = srcset[start:pos]
+        if not url:
+            break
+        descriptors = ""
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            start = pos
+            depth = 0
+            while pos < n and (depth or srcset[pos] != ","):
+                depth += srcset[pos] == "("
+                depth -= srcset[pos] == ")"
+                pos += 1
+            descriptors = srcset[start:pos].strip()
+        value, kind = 1.0, "x"
+        for desc in descriptors.split():
+            m = _DESCRIPTOR.match(desc)
+            if m and m.group(2).lower() in "wx":
+                value, kind = float(m.group(1)), m.group(2).lower()
+        out.append((url, value, kind))
+    return out
+
+
+def largest_candidate(srcsets: list[str]) -> str | None:
+    """The largest candidate over several srcset values (``w`` descriptors rank above ``x``)."""
+    best: tuple[bool, float] | None = None
+    best_url = None
+    for srcset in srcsets:
+        for url, value, kind in parse_srcset(srcset):
+            if url.startswith("data:"):
+                continue
+            key = (kind == "w", value)  # widths ("640w") rank above densities ("2x")
+            if best is None or key > best:
+                best, best_url = key, url
+    return best_url
+
+
+def is_placeholder(src: str) -> bool:
+    low = src.lower()
+    return low.startswith("data:") or any(h in low for h in PLACEHOLDER_HINTS) or low in ("#", "about:blank")
+
+
+def resolve(base: str | None, url: str) -> str | None:
+    """Absolute http(s) URL or None."""
+    url = url.strip()
+    if not url or len(url) > MAX_URL_CHARS:
+        return None
+    if url.startswith("//"):
+        url = ("https:" if not base or base.startswith("https:") else "http:") + url
+    try:
+        absolute = urljoin(base, url) if base else url
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return absolute
+
+
+@cache
+def _tracker_entries() -> tuple[frozenset[str], tuple[str, ...]]:
+    entries = word_list("trackers.txt")
+    return frozenset(e for e in entries if "/" not in e), tuple(e for e in entries if "/" in e)
+
+
+def host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def is_tracker(url: str) -> bool:
+    """URL on a known analytics / counter / ad host (or a parent domain of one)."""
+    hosts, prefixes = _tracker_entries()
+    host = host_of(url)
+    parts = host.split(".")
+    for i in range(len(parts) - 1):
+        if ".".join(parts[i:]) in hosts:
+            return True
+    if prefixes:
+        hostpath = host + urlsplit(url).path.lower()
+        return hostpath.startswith(prefixes)
+    return False
+
+
+def cctld(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = host_of(url)
+    tld = host.rsplit(".", 1)[-1] if "." in host else ""
+    return tld if len(tld) == 2 and tld.isalpha() else None

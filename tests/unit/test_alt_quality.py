@@ -1,0 +1,81 @@
+"""Each alt-text drop reason on inline records: the filter must name it."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import ListSink, record, run_steps
+from mella.steps.alt_quality import AltQualityAnnotator, AltQualityFilter
+from mella.steps.lid import LanguageAnnotator, LanguageFilter
+
+
+def verdict(languages, doc) -> str:
+    sink = ListSink()
+    steps = [LanguageAnnotator(languages), AltQualityAnnotator(languages),
+             AltQualityFilter(languages, exclusion_writer=sink), LanguageFilter(languages, exclusion_writer=sink)]
+    kept = run_steps(steps, [doc])
+    return "kept" if kept else sink.reasons()[0]
+
+
+@pytest.mark.parametrize("alt, meta, reason", [
+    ("Praha", {}, "too_short"),
+    ("Karlův most v Praze " * 30, {}, "too_long"),
+    ("IMG_20190812_153012.jpg", {}, "filename_alt"),
+    ("98a8e084f2bc4be1.jpg (781×451)", {}, "filename_alt"),
+    ("https://www.idnes.cz/zpravy/domaci", {}, "url_alt"),
+    ("a3f9c2d81b7e", {}, "hash_alt"),
+    ("DSC01234", {}, "hash_alt"),
+    ("foto-praha-2020-01-05", {}, "hash_alt"),
+    ("Ilustrační foto", {}, "generic_alt"),
+    ("logo", {}, "generic_alt"),
+    ("Яндекс.Метрика", {}, "tracker_alt"),
+    ("Ð¡Ñ‚Ñ€Ð¾Ð¸Ñ‚ÐµÐ»ÑŒÐ½Ð°Ñ ĞºĞ¾Ğ¼Ğ¿Ğ°Ğ½Ğ¸Ñ", {}, "mojibake"),
+    ("РЎС‚СЂРѕРёС‚РµР»СЊРЅР°СЏ РєРѕРјРїР°РЅРёСЏ", {}, "mojibake"),
+    ("Karlův most v Praze \ufffd\ufffd", {}, "mojibake"),
+    ("2024 / 05 / 01 — 12:30 (№ 45)", {}, "mostly_non_letters"),
+    ("Karlův most v Praze za úsvitu", {"page__title": "Karlův most v Praze za úsvitu"}, "alt_is_page_title"),
+    ("Seznam Zprávy", {"page__title": "Vláda podala demisi | Seznam Zprávy"}, "alt_is_site_name"),
+    ("Deník N dnes", {"page__site_name": "Deník N dnes"}, "alt_is_site_name"),
+    ("Karlův most v Praze za úsvitu", {"alt__page_count": 5}, "page_repeated_alt"),
+    ("The Charles Bridge in Prague at dawn", {}, "wrong_language"),
+    ("Karlův most v Praze za úsvitu", {}, "kept"),
+])
+def test_drop_reasons(languages, alt, meta, reason):
+    assert verdict(languages, record(alt, **meta)) == reason
+
+
+@pytest.mark.parametrize("lang, alt", [
+    ("ar", "صورة"), ("cs", "Ilustrační snímek"), ("hu", "illusztrációs kép"), ("ko", "기사 이미지"),
+    ("ru", "логотип компании"), ("sr", "фотографија"), ("th", "รูปภาพประกอบ"), ("vi", "hình ảnh minh họa"),
+    ("en", "click here"),
+])
+def test_generic_words_in_every_language(languages, lang, alt):
+    assert verdict(languages, record(alt)) == "generic_alt", lang
+
+
+@pytest.mark.parametrize("alt", [
+    "이재명 더불어민주당 대선 후보가 15일 전남 순천시에서 연설하고 있다",
+    "Přemiér Petr Fiala na tiskové konferenci ve Strakově akademii",
+    "Budapesti látkép a Parlamenttel és a Lánchíddal",
+    "Храм Святого Саве у Београду током зиме",
+    "ขบวนแห่เทียนพรรษาที่จังหวัดอุบลราชธานี",
+    "Phố cổ Hội An về đêm với những chiếc đèn lồng",
+    "الرئيس اللبناني يستقبل وفدا من البنك الدولي في بعبدا",
+    "Собор Василия Блаженного на Красной площади",
+])
+def test_native_alts_are_kept(languages, alt):
+    assert verdict(languages, record(alt)) == "kept"
+
+
+def test_thai_and_korean_lengths_count_characters(languages):
+    assert verdict(languages, record("ภาพวัด")) == "too_short"  # 6 letters < 10
+    assert verdict(languages, record("서울 풍경")) == "too_short"  # 4 letters < 6
+
+
+def test_scores_are_stored_and_thresholds_are_config(languages):
+    doc = record("Karlův most v Praze za úsvitu")
+    run_steps([LanguageAnnotator(languages), AltQualityAnnotator(languages)], [doc])
+    assert doc.metadata["lid.lang"] == "cs" and doc.metadata["lid.score"] > 0.5
+    strict = LanguageFilter(languages, min_score=1.01)
+    assert strict.filter(doc) == (False, "low_lid_score")
+    assert AltQualityFilter(languages, max_page_repeats=0).filter(doc) == (False, "page_repeated_alt")
