@@ -45,7 +45,7 @@ def mine(
         typer.echo(json.dumps(cfg.model_dump(), indent=2, ensure_ascii=False))
         return
     _quiet_logs(verbose)
-    from mella.recipes.mine import run_mine
+    from mella.recipes.mine import IncompleteRun, run_mine
     from mella.report.summary import format_summary
 
     try:
@@ -53,6 +53,9 @@ def mine(
     except (ValueError, FileNotFoundError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
+    except IncompleteRun as e:
+        typer.echo(f"incomplete: {e}", err=True)
+        raise typer.Exit(3) from None
     typer.echo(format_summary(summary, cfg.langs))
     typer.echo(f"\nrecords: {out}/  (load: datasets.load_dataset('parquet', data_dir='{out}'))")
     typer.echo(f"dropped: {out}/excluded/   stats: {out}/stats.json")

@@ -81,23 +81,34 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     if len(files) == 1 or workers == 1:
         sink = _writer(excluded_dir, cfg, "excluded", excluded=True)
         pipeline = mining_steps(files, cfg, sink) + _dedup_steps(cfg, sink) + [_writer(out, cfg, KEPT_PREFIX)]
-        LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(out / "logs" / "mine")).run()
+        _run_all(LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(out / "logs" / "mine")))
     else:
         stage1 = out / "_stage1"
         sink = _writer(excluded_dir, cfg, "excluded-s1", excluded=True)
         steps1 = mining_steps(files, cfg, sink) + [_writer(stage1, cfg, "stage1")]
-        LocalPipelineExecutor(steps1, tasks=len(files), workers=min(workers, len(files)),
-                              logging_dir=str(out / "logs" / "stage1")).run()
+        _run_all(LocalPipelineExecutor(steps1, tasks=len(files), workers=min(workers, len(files)),
+                                       logging_dir=str(out / "logs" / "stage1")))
         from mella.steps.staged import StagedParquetReader
 
         sink2 = _writer(excluded_dir, cfg, "excluded-dedup", excluded=True)
         steps2 = [StagedParquetReader(stage1, "stage1")] + _dedup_steps(cfg, sink2) + [_writer(out, cfg, KEPT_PREFIX)]
-        LocalPipelineExecutor(steps2, tasks=1, workers=1, logging_dir=str(out / "logs" / "stage2")).run()
-        if (out / "logs" / "stage2" / "completions" / "00000").exists():
-            shutil.rmtree(stage1, ignore_errors=True)
+        _run_all(LocalPipelineExecutor(steps2, tasks=1, workers=1, logging_dir=str(out / "logs" / "stage2")))
+        shutil.rmtree(stage1, ignore_errors=True)
     summary = summarise(out)
     _atomic_json(out / "stats.json", summary)
     return summary
+
+
+class IncompleteRun(RuntimeError):
+    """Some tasks did not finish (a worker died); rerunning the same command resumes them."""
+
+
+def _run_all(executor) -> None:
+    executor.run()
+    missing = executor.get_incomplete_ranks(skip_completed=True)
+    if missing:
+        raise IncompleteRun(f"{len(missing)} of {executor.world_size} tasks did not complete (a worker process "
+                            f"died?); rerun the same command to resume them. Logs: {executor.logging_dir.path}")
 
 
 def _check_same_job(out: Path, files: list[Path], cfg: MineConfig) -> None:

@@ -1,0 +1,182 @@
+"""`mella mine` end to end on real pages and real WARCs."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from mella.config import MineConfig
+from mella.recipes.mine import run_mine
+
+
+def rows(folder: Path, pattern: str = "train-*.parquet") -> list[dict]:
+    out = []
+    for f in sorted(folder.glob(pattern)):
+        out += pq.read_table(f).to_pylist()
+    return out
+
+
+@pytest.fixture(scope="module")
+def fundus_run(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("fundus")
+    summary = run_mine([data_dir / "fundus"], out, MineConfig(langs=["cs", "ko", "ar"]))
+    return out, summary
+
+
+@pytest.fixture(scope="module")
+def cc_run(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("cc")
+    run_mine([data_dir / "warc" / "warcfile.warc.gz"], out, MineConfig(langs=["ru", "cs"]))
+    return out
+
+
+def test_fundus_gold_alt_texts_are_kept(fundus_run, data_dir):
+    out, _ = fundus_run
+    kept = {" ".join(r["alt_text"].split()) for r in rows(out)}
+    gold = []
+    for gold_file in sorted((data_dir / "fundus").glob("*/*.json")):
+        for article in json.loads(gold_file.read_text(encoding="utf-8")).values():
+            gold += [" ".join(html.unescape(im["description"]).split())
+                     for im in article["images"] if im.get("description")]
+    assert len(gold) >= 10
+    recall = sum(g in kept for g in gold) / len(gold)
+    assert recall >= 0.95, [g for g in gold if g not in kept]
+
+
+def test_fundus_records_have_the_promised_columns(fundus_run):
+    out, summary = fundus_run
+    records = rows(out)
+    for col in ("id", "lang", "script", "lid_score", "alt_text", "image_url", "page_url", "page_lang", "context"):
+        assert col in records[0]
+    assert {r["lang"] for r in records} == {"ko", "ar"}
+    assert all(r["image_url"].startswith("https://") for r in records)
+    assert all(r["page_url"].startswith("https://www.") for r in records)
+    assert len({r["id"] for r in records}) == len(records)
+    assert summary["kept_total"] == len(records)
+
+
+def test_common_crawl_junk_is_dropped_with_reasons(cc_run):
+    excluded = rows(cc_run / "excluded", "*.parquet")
+    by_alt = {r["alt_text"]: r["reason"] for r in excluded}
+    assert by_alt["Яндекс.Метрика"] == "tracker_host"
+    filename_alts = [a for a in by_alt if a.startswith(("98a8e084f2bc4be1.jpg", "2ee84a1a1f307328.gif"))]
+    assert filename_alts and all(by_alt[a] == "filename_alt" for a in filename_alts)
+    kept = rows(cc_run)
+    assert [r["lang"] for r in kept] == ["ru"] and kept[0]["page_url"] == "http://01spb.ru/company/"
+
+
+def test_stats_json_counts_languages_and_reasons(cc_run):
+    stats = json.loads((cc_run / "stats.json").read_text(encoding="utf-8"))
+    assert stats["kept_by_lang"] == {"ru": 1}
+    assert stats["dropped_by_reason"]["filename_alt"] == 4
+    assert stats["dropped_by_reason"]["tracker_host"] == 8
+    assert stats["dropped_total"] == len(rows(cc_run / "excluded", "*.parquet"))
+
+
+def test_output_loads_with_datasets(fundus_run):
+    datasets = pytest.importorskip("datasets")
+    out, summary = fundus_run
+    ds = datasets.load_dataset("parquet", data_dir=str(out))
+    assert list(ds) == ["train"] and ds["train"].num_rows == summary["kept_total"]
+
+
+def test_rerun_resumes_without_duplicates(tmp_path, data_dir):
+    out = tmp_path / "out"
+    cfg = MineConfig(langs=["ko", "ar"])
+    first = run_mine([data_dir / "fundus"], out, cfg)
+    second = run_mine([data_dir / "fundus"], out, cfg)  # everything completed: nothing redone
+    assert first["kept_total"] == second["kept_total"] == len(rows(out))
+
+
+def test_a_different_job_into_the_same_dir_is_refused(tmp_path, data_dir):
+    out = tmp_path / "out"
+    run_mine([data_dir / "fundus" / "lb"], out, MineConfig(langs=["ar"]))
+    with pytest.raises(ValueError, match="different job"):
+        run_mine([data_dir / "fundus" / "lb"], out, MineConfig(langs=["ar", "ko"]))
+
+
+# Loaded at start-up by every Python process of the job (pool workers included): reading the MBN page
+# kills the whole process group, as `kill -9` of the job would.
+KILL_HOOK = """
+import os, signal
+from mella.steps import read
+_original = read.InputReader.read_html_file
+def _read_then_die(self, path, rank):
+    if path.name.startswith("MBN"):
+        os.killpg(0, signal.SIGKILL)
+    yield from _original(self, path, rank)
+read.InputReader.read_html_file = _read_then_die
+"""
+JOB = "import sys; from mella.config import MineConfig; from mella.recipes.mine import run_mine; " \
+      "run_mine([sys.argv[1]], sys.argv[2], MineConfig(langs=['ko', 'ar'], workers=int(sys.argv[3])))"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_9_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir, workers):
+    reference = tmp_path / "reference"
+    run_mine([data_dir / "fundus"], reference, MineConfig(langs=["ko", "ar"], workers=workers))
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(KILL_HOOK)
+    env = dict(os.environ, PYTHONPATH=str(hook))
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", JOB, str(data_dir / "fundus"), str(out), str(workers)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    assert proc.wait(timeout=300) == -signal.SIGKILL
+    assert not (out / "stats.json").exists()
+    run_mine([data_dir / "fundus"], out, MineConfig(langs=["ko", "ar"], workers=workers))
+    key = lambda r: r["id"]  # noqa: E731
+    assert sorted(rows(out), key=key) == sorted(rows(reference), key=key)
+    assert sorted(r["id"] for r in rows(out / "excluded", "*.parquet")) == sorted(
+        r["id"] for r in rows(reference / "excluded", "*.parquet"))
+    assert not list(out.rglob(".*.tmp"))
+
+
+def test_workers_give_the_same_records_as_one_process(tmp_path, data_dir, fundus_run):
+    out = tmp_path / "parallel"
+    summary = run_mine([data_dir / "fundus"], out, MineConfig(langs=["cs", "ko", "ar"], workers=2))
+    single, _ = fundus_run
+    assert sorted(r["id"] for r in rows(out)) == sorted(r["id"] for r in rows(single))
+    assert summary["kept_total"] == len(rows(out))
+    assert not (out / "_stage1").exists()
+
+
+def test_bad_inputs_in_a_run_are_counted_not_fatal(tmp_path, data_dir):
+    corrupt = tmp_path / "corrupt.warc.gz"
+    blob = (data_dir / "warc" / "warcfile.warc.gz").read_bytes()
+    corrupt.write_bytes(blob[: len(blob) // 2] + b"\xff" * 100)
+    out = tmp_path / "out"
+    summary = run_mine([corrupt, data_dir / "warcio" / "example.arc.gz", data_dir / "warcio" / "example-trunc.warc"],
+                       out, MineConfig(langs=["ru"]))
+    assert summary["dropped_by_reason"]["warc_read_error"] == 2
+    assert summary["dropped_by_reason"]["arc_format_unsupported"] == 1
+
+
+def test_cli_mine_prints_a_table(tmp_path, data_dir):
+    out = tmp_path / "cli"
+    proc = subprocess.run([sys.executable, "-m", "mella.cli", "mine", str(data_dir / "fundus" / "kr"), "--out",
+                           str(out), "--langs", "ko"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "ko" in proc.stdout and "kept" in proc.stdout and (out / "stats.json").exists()
+    bad = subprocess.run([sys.executable, "-m", "mella.cli", "mine", str(data_dir / "fundus" / "kr"), "--out",
+                          str(tmp_path / "x"), "--langs", "xx"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown language" in bad.stderr
+
+
+def test_cli_dry_run_resolves_config_layers(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("lid:\n  min_score: 0.7\nlangs: [cs]\n")
+    proc = subprocess.run([sys.executable, "-m", "mella.cli", "mine", "x.warc.gz", "--out", str(tmp_path),
+                           "--config", str(cfg), "--langs", "hu", "--set", "quality.max_page_repeats=5",
+                           "--dry-run"], capture_output=True, text=True, timeout=120)
+    resolved = json.loads(proc.stdout)
+    assert resolved["langs"] == ["hu"] and resolved["lid"]["min_score"] == 0.7
+    assert resolved["quality"]["max_page_repeats"] == 5
