@@ -1,4 +1,9 @@
-"""A fixed-size Bloom filter over 64-bit keys: memory is set by capacity, not by input size."""
+"""A fixed-size, blocked Bloom filter over 64-bit keys: memory is set by capacity, not by input size.
+
+Blocked: all bits of one key fall in one 64-byte block (one cache line, one memory page), so a lookup
+touches one page instead of k; the cost is a slightly higher false-positive rate for the same size,
+paid for with 20% more bits than a classic filter needs.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +11,48 @@ import math
 
 import numpy as np
 
+_BLOCK_BITS = 512
+
 
 class Bloom:
-    """Membership test with false positives at rate ~``fp_rate`` up to ``capacity`` keys, no false negatives."""
+    """Membership test with false positives at rate ~``fp_rate`` up to ``capacity`` keys, no false negatives.
+
+    Operates on arrays of keys (one numpy call per batch, not per key).
+    """
 
     def __init__(self, capacity: int, fp_rate: float = 1e-6):
         self.capacity = capacity
-        self.bits = max(64, int(-capacity * math.log(fp_rate) / math.log(2) ** 2))
-        self.hashes = max(1, round(self.bits / capacity * math.log(2)))
-        self.array = np.zeros((self.bits + 7) // 8, dtype=np.uint8)
-        self.count = 0
-        self._steps = np.arange(self.hashes, dtype=np.uint64)
+        classic_bits = -capacity * math.log(fp_rate) / math.log(2) ** 2
+        self.hashes = max(1, round(classic_bits / capacity * math.log(2)))
+        self.blocks = max(1, int(classic_bits * 1.2) // _BLOCK_BITS + 1)
+        self.bits = self.blocks * _BLOCK_BITS
+        self.array = np.zeros(self.bits // 8, dtype=np.uint8)
+        self.added = 0
+        rng = np.random.default_rng(0x5EED)
+        self._multipliers = rng.integers(1, 2**63, size=self.hashes, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
-    def _positions(self, keys: np.ndarray) -> np.ndarray:
-        # double hashing (Kirsch-Mitzenmacher): h1 + i*h2 for i in 0..k-1, from one 64-bit key
-        keys = keys.astype(np.uint64, copy=False)
-        h1 = keys & np.uint64(0xFFFFFFFF)
-        h2 = (keys >> np.uint64(32)) | np.uint64(1)
-        return (h1[:, None] + self._steps[None, :] * h2[:, None]) % np.uint64(self.bits)
+    def _positions(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # block from the key's high bits
+        keys = np.asarray(keys, dtype=np.uint64)
+        block = (keys >> np.uint64(32)) % np.uint64(self.blocks)
+        # k multiplicative hashes (key * odd constant, top 9 bits): one bit offset inside the block each
+        offset = (keys[:, None] * self._multipliers[None, :]) >> np.uint64(64 - 9)
+        pos = block[:, None] * np.uint64(_BLOCK_BITS) + offset
+        return pos >> np.uint64(3), (np.uint8(1) << (pos & np.uint64(7)).astype(np.uint8))
 
-    def add_many(self, keys: np.ndarray) -> np.ndarray:
-        """Adds the keys; returns for each whether it was (probably) present before this call."""
-        pos = self._positions(keys)
-        byte, bit = pos >> np.uint64(3), (pos & np.uint64(7)).astype(np.uint8)
-        present = ((self.array[byte] >> bit) & 1).all(axis=1)
-        np.bitwise_or.at(self.array, byte.ravel(), (np.uint8(1) << bit).ravel())
-        self.count += int((~present).sum())
-        return present
+    def contains_many(self, keys: np.ndarray) -> np.ndarray:
+        """For each key: (probably) added before."""
+        byte, mask = self._positions(keys)
+        return ((self.array[byte] & mask) != 0).all(axis=1)
+
+    def add_many(self, keys: np.ndarray) -> None:
+        byte, mask = self._positions(keys)
+        np.bitwise_or.at(self.array, byte.ravel(), mask.ravel())
+        self.added += len(byte)
 
     @property
     def over_capacity(self) -> bool:
-        return self.count > self.capacity
+        return self.added > self.capacity
 
     @property
     def nbytes(self) -> int:

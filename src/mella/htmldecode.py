@@ -83,13 +83,34 @@ def charset_from_header(content_type: str | None) -> str | None:
     return _normalise(m.group(1)) if m else None
 
 
+_CONTROL_BYTES = bytes(range(9)) + bytes(range(14, 32))
+_NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
+
+
 def looks_binary(body: bytes) -> bool:
     """NUL bytes or many control characters in the first KiB: not an HTML document."""
     head = body[:1024]
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
-    return controls > len(head) // 20
+    return len(head.translate(None, _NOT_CONTROL)) > len(head) // 20
+
+
+def to_utf8(body: bytes, header_charset: str | None = None) -> tuple[bytes, str]:
+    """(UTF-8 bytes, source charset): what the HTML parser gets (lexbor reads bytes as UTF-8 and is
+    fastest on bytes). Declared UTF-8 passes through untouched (invalid sequences become U+FFFD in the
+    parser, and alt-texts with them are dropped as mojibake); other charsets are transcoded."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:], "utf-8"
+    if looks_binary(body):
+        raise DecodeError("binary_content", "NUL/control bytes in what claims to be HTML")
+    declared = header_charset
+    if declared is None:
+        meta = _META_CHARSET.search(body[:4096])
+        declared = _normalise(meta.group(1).decode("ascii", "ignore")) if meta else None
+    if declared == "utf-8":
+        return body, "utf-8"
+    text, charset = decode_html(body, header_charset)
+    return (body if charset == "utf-8" else text.encode("utf-8")), charset
 
 
 def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, str]:

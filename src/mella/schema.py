@@ -21,7 +21,8 @@ MINED_COLUMNS: list[tuple[str, str, str | None]] = [
     ("page_title", "string", "page.title"),
     ("page_date", "string", "page.date"),
     ("context", "string", "page.context"),
-    ("alt_length", "int32", "alt.length"),
+    ("alt_letters", "int32", "alt.letters"),
+    ("alt_words", "int32", "alt.words"),
     ("alt_flags", "string", "alt.flags"),
     ("source_file", "string", "source.file"),
 ]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from helpers import ListSink, record, run_steps
-from mella.steps.alt_quality import AltQualityAnnotator, AltQualityFilter
+from mella.steps.alt_quality import AltLengthFilter, AltQualityAnnotator, AltQualityFilter
 from mella.steps.lid import LanguageAnnotator, LanguageFilter
 
 
 def verdict(languages, doc) -> str:
     sink = ListSink()
-    steps = [LanguageAnnotator(languages), AltQualityAnnotator(languages),
-             AltQualityFilter(languages, exclusion_writer=sink), LanguageFilter(languages, exclusion_writer=sink)]
+    steps = [AltQualityAnnotator(languages), AltQualityFilter(exclusion_writer=sink), LanguageAnnotator(languages),
+             LanguageFilter(languages, exclusion_writer=sink), AltLengthFilter(languages, exclusion_writer=sink)]
     kept = run_steps(steps, [doc])
     return "kept" if kept else sink.reasons()[0]
 
@@ -74,8 +74,9 @@ def test_thai_and_korean_lengths_count_characters(languages):
 
 def test_scores_are_stored_and_thresholds_are_config(languages):
     doc = record("Karlův most v Praze za úsvitu")
-    run_steps([LanguageAnnotator(languages), AltQualityAnnotator(languages)], [doc])
+    run_steps([AltQualityAnnotator(languages), LanguageAnnotator(languages)], [doc])
     assert doc.metadata["lid.lang"] == "cs" and doc.metadata["lid.score"] > 0.5
+    assert doc.metadata["alt.words"] == 6 and doc.metadata["lid.script"] == "Latn"
     strict = LanguageFilter(languages, min_score=1.01)
     assert strict.filter(doc) == (False, "low_lid_score")
-    assert AltQualityFilter(languages, max_page_repeats=0).filter(doc) == (False, "page_repeated_alt")
+    assert AltQualityFilter(max_page_repeats=0).filter(doc) == (False, "page_repeated_alt")

@@ -6,15 +6,16 @@ from datatrove.data import Document
 
 from helpers import ListSink
 from mella.steps.alt_text import AltTextExtractor
+from mella.steps.read import page_media
 
 PAGE = "https://www.example.cz/clanek/praha"
 
 
-def extract(body: str, url: str | None = PAGE, **kwargs):
+def extract(body: str, url: str | None = PAGE, head: str = "", **kwargs):
     sink = ListSink()
     step = AltTextExtractor(exclusion_writer=sink, **kwargs)
-    html = f"<html lang='cs'><head><title>Praha dnes | Example</title></head><body>{body}</body></html>"
-    page = Document(text=html, id="p1", metadata={"page.url": url})
+    html = f"<html lang='cs'><head><title>Praha dnes | Example</title>{head}</head><body>{body}</body></html>"
+    page = Document(text="", id="p1", media=[page_media(html, url)], metadata={"page.url": url})
     kept = list(step.run(iter([page]), 0, 1))
     return kept, sink
 
@@ -35,8 +36,8 @@ def test_largest_srcset_candidate_and_picture_sources():
 
 
 def test_base_href_and_protocol_relative_urls():
-    kept, _ = extract('<base href="https://static.example.cz/media/"><img alt="x" src="foto.jpg">'
-                      '<img alt="y" src="//d39-a.sdn.cz/y.jpeg">')
+    kept, _ = extract('<img alt="x" src="foto.jpg"><img alt="y" src="//d39-a.sdn.cz/y.jpeg">',
+                      head='<base href="https://static.example.cz/media/">')
     assert [d.media[0].url for d in kept] == ["https://static.example.cz/media/foto.jpg", "https://d39-a.sdn.cz/y.jpeg"]
 
 

@@ -13,6 +13,10 @@ from mella.steps.read import InputReader
 from mella.warcpack import response_record, write_warc_gz
 
 
+def html(doc) -> bytes:
+    return doc.media[0].media_bytes
+
+
 def read(paths, **kwargs):
     sink = ListSink()
     docs = list(InputReader([str(p) for p in paths], exclusion_writer=sink, **kwargs).run(None, 0, 1))
@@ -37,14 +41,14 @@ def test_warcio_and_resiliparse_edge_cases(data_dir, name, pages, reasons):
     assert len(docs) == pages
     assert sink.reasons() == reasons
     for doc in docs:
-        assert "<" in doc.text and doc.metadata["page.url"].startswith("http")
+        assert b"<" in html(doc) and doc.metadata["page.url"].startswith("http")
 
 
 def test_content_encoding_and_chunking_are_undone(data_dir):
     gz, _ = read([data_dir / "warcio" / "example.warc.gz"])  # Content-Encoding: gzip payload
-    assert "Example Domain" in gz[0].text
+    assert b"Example Domain" in html(gz[0])
     chunked, _ = read([data_dir / "warcio" / "example-iana.org-chunked.warc"])
-    assert chunked[0].text.lstrip().lower().startswith("<!doctype html") and "\r\n0\r\n" not in chunked[0].text
+    assert html(chunked[0]).lstrip().lower().startswith(b"<!doctype html") and b"\r\n0\r\n" not in html(chunked[0])
     wget, _ = read([data_dir / "warcio" / "example-wget-bad-target-uri.warc.gz"])
     assert wget[0].metadata["page.url"] == "http://example.com/"
 
@@ -52,14 +56,14 @@ def test_content_encoding_and_chunking_are_undone(data_dir):
 def test_windows_1251_page_is_decoded_from_the_http_header(data_dir):
     docs, _ = read([data_dir / "warc" / "warcfile.warc.gz"])
     ru = [d for d in docs if d.metadata["page.url"] == "http://01spb.ru/company/"][0]
-    assert ru.metadata["page.charset"] == "cp1251" and "Стратегия пожарной безопасности" in ru.text
+    assert ru.metadata["page.charset"] == "cp1251" and "Стратегия пожарной безопасности" in html(ru).decode()
 
 
 def test_meta_charset_and_detection(tmp_path):
     body = '<html><head><meta charset="windows-1250"></head><body>Žluťoučký kůň</body></html>'.encode("cp1250")
     warc = write_warc_gz(tmp_path / "a.warc.gz", [response_record("https://a.cz/", body, content_type="text/html")])
     docs, _ = read([warc])
-    assert "Žluťoučký kůň" in docs[0].text and docs[0].metadata["page.charset"] == "cp1250"
+    assert "Žluťoučký kůň" in html(docs[0]).decode() and docs[0].metadata["page.charset"] == "cp1250"
 
 
 def test_corrupt_gzip_keeps_what_was_read_and_names_the_break(tmp_path):
@@ -118,3 +122,13 @@ def test_unknown_inputs_are_a_clear_error(tmp_path):
         expand_inputs([tmp_path / "notes.txt"])
     with pytest.raises(FileNotFoundError):
         expand_inputs([Path(tmp_path / "missing.warc.gz")])
+
+
+def test_arrow_columns_from_python_values():
+    from mella.steps.write import to_arrow
+
+    strings = to_arrow(["a", None, "Žluťoučký kůň", "", "한국어"], "string")
+    strings.validate(full=True)
+    assert strings.to_pylist() == ["a", None, "Žluťoučký kůň", "", "한국어"]
+    assert to_arrow([1.5, None], "float32").to_pylist() == [1.5, None]
+    assert to_arrow([None, 7, 2**20], "int32").to_pylist() == [None, 7, 2**20]

@@ -30,22 +30,25 @@ def _writer(folder: Path, cfg: MineConfig, prefix: str, excluded: bool = False):
                               compression=cfg.write.compression, excluded=excluded)
 
 
-def _dedup_steps(cfg: MineConfig, sink) -> list:
-    from mella.steps.dedup import ExactDedupFilter, NearDupFilter
+def _exact_dedup(cfg: MineConfig, sink) -> list:
+    from mella.steps.dedup import ExactDedupFilter
 
     d = cfg.dedup
-    steps = []
-    if d.exact:
-        steps.append(ExactDedupFilter(d.capacity, d.fp_rate, exclusion_writer=sink))
-    if d.near:
-        steps.append(NearDupFilter(d.shingle_chars, d.bands, d.rows, d.capacity, d.fp_rate, d.seed,
-                                   exclusion_writer=sink))
-    return steps
+    return [ExactDedupFilter(d.capacity, d.fp_rate, exclusion_writer=sink)] if d.exact else []
 
 
-def mining_steps(files: list[Path], cfg: MineConfig, sink) -> list:
-    """Reader -> alt-text extraction -> language ID -> quality signals -> quality and language filters."""
-    from mella.steps.alt_quality import AltQualityAnnotator, AltQualityFilter
+def _near_dedup(cfg: MineConfig, sink) -> list:
+    from mella.steps.dedup import NearDupFilter
+
+    d = cfg.dedup
+    return [NearDupFilter(d.shingle_chars, d.bands, d.rows, d.capacity, d.fp_rate, d.seed,
+                          exclusion_writer=sink)] if d.near else []
+
+
+def mining_steps(files: list[Path], cfg: MineConfig, sink, exact_dedup: bool = True) -> list:
+    """Reader -> extraction -> alt-text signals -> junk filter -> [exact dedup] -> language ID ->
+    language and length filters. Cheap checks run first so that the classifier sees fewer records."""
+    from mella.steps.alt_quality import AltLengthFilter, AltQualityAnnotator, AltQualityFilter
     from mella.steps.alt_text import AltTextExtractor
     from mella.steps.lid import LanguageAnnotator, LanguageFilter
     from mella.steps.read import InputReader
@@ -56,10 +59,12 @@ def mining_steps(files: list[Path], cfg: MineConfig, sink) -> list:
         InputReader(files, cfg.read.max_page_bytes, tuple(cfg.read.allowed_status), exclusion_writer=sink),
         AltTextExtractor(x.max_alt_chars, x.max_images_per_page, x.context_chars, x.context_levels,
                          x.pixel_max_side, exclusion_writer=sink),
-        LanguageAnnotator(languages, cfg.lid.top_k),
         AltQualityAnnotator(languages, q.min_hash_token_chars),
-        AltQualityFilter(languages, q.min_letter_share, q.max_page_repeats, exclusion_writer=sink),
+        AltQualityFilter(q.min_letter_share, q.max_page_repeats, exclusion_writer=sink),
+        *(_exact_dedup(cfg, sink) if exact_dedup else []),
+        LanguageAnnotator(languages, cfg.lid.top_k),
         LanguageFilter(languages, cfg.lid.min_score, cfg.lid.min_score_by_lang, exclusion_writer=sink),
+        AltLengthFilter(languages, exclusion_writer=sink),
     ]
 
 
@@ -80,18 +85,19 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     workers = max(1, cfg.workers)
     if len(files) == 1 or workers == 1:
         sink = _writer(excluded_dir, cfg, "excluded", excluded=True)
-        pipeline = mining_steps(files, cfg, sink) + _dedup_steps(cfg, sink) + [_writer(out, cfg, KEPT_PREFIX)]
+        pipeline = mining_steps(files, cfg, sink) + _near_dedup(cfg, sink) + [_writer(out, cfg, KEPT_PREFIX)]
         _run_all(LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(out / "logs" / "mine")))
     else:
         stage1 = out / "_stage1"
         sink = _writer(excluded_dir, cfg, "excluded-s1", excluded=True)
-        steps1 = mining_steps(files, cfg, sink) + [_writer(stage1, cfg, "stage1")]
+        steps1 = mining_steps(files, cfg, sink, exact_dedup=False) + [_writer(stage1, cfg, "stage1")]
         _run_all(LocalPipelineExecutor(steps1, tasks=len(files), workers=min(workers, len(files)),
                                        logging_dir=str(out / "logs" / "stage1")))
         from mella.steps.staged import StagedParquetReader
 
         sink2 = _writer(excluded_dir, cfg, "excluded-dedup", excluded=True)
-        steps2 = [StagedParquetReader(stage1, "stage1")] + _dedup_steps(cfg, sink2) + [_writer(out, cfg, KEPT_PREFIX)]
+        steps2 = ([StagedParquetReader(stage1, "stage1")] + _exact_dedup(cfg, sink2) + _near_dedup(cfg, sink2)
+                  + [_writer(out, cfg, KEPT_PREFIX)])
         _run_all(LocalPipelineExecutor(steps2, tasks=1, workers=1, logging_dir=str(out / "logs" / "stage2")))
         shutil.rmtree(stage1, ignore_errors=True)
     summary = summarise(out)

@@ -30,7 +30,7 @@ _NON_WORD = re.compile(r"[\W\d_]+")
 
 # the order in which the filter reports the first failing check
 REASONS = ("tracker_alt", "url_alt", "filename_alt", "hash_alt", "mojibake", "mostly_non_letters", "generic_alt",
-           "alt_is_page_title", "alt_is_site_name", "page_repeated_alt", "too_short", "too_long")
+           "alt_is_page_title", "alt_is_site_name", "page_repeated_alt")
 
 
 def normalise(text: str) -> str:
@@ -38,18 +38,54 @@ def normalise(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", unicodedata.normalize("NFC", text).casefold()).split())
 
 
+class GenericMatcher:
+    """Is a normalised alt-text made only of generic words/phrases (logo, photo, 사진...)?
+
+    A word-break search over the entries (a real alt-text fails at its first content word). Words match
+    whole tokens; in scripts without word spaces (Thai...), entries match anywhere.
+    """
+
+    def __init__(self, entries: set[str]):
+        self.by_token: dict[str, list[tuple[str, ...]]] = {}
+        self.by_char: dict[str, list[str]] = {}
+        for entry in sorted(entries, key=len, reverse=True):
+            tokens = tuple(entry.split())
+            self.by_token.setdefault(tokens[0], []).append(tokens)
+            compact = entry.replace(" ", "")
+            self.by_char.setdefault(compact[0], []).append(compact)
+
+    def covers(self, norm: str, by_chars: bool) -> bool:
+        # word-break over entries: reachable[i] = text[:i] is a sequence of entries
+        units = norm.replace(" ", "") if by_chars else norm.split()
+        n = len(units)
+        if n == 0 or n > 200:  # nothing to cover, or far longer than any generic alt
+            return n == 0
+        table = self.by_char if by_chars else self.by_token
+        reachable = [True] + [False] * n
+        for i in range(n):
+            if not reachable[i]:
+                continue
+            for entry in table.get(units[i], ()):
+                end = i + len(entry)
+                if end <= n and (units.startswith(entry, i) if by_chars else tuple(units[i:end]) == entry):
+                    reachable[end] = True
+        return reachable[n]
+
+
 @cache
-def generic_words(langs: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
-    """(all entries, entries longest first) from the generic-word lists of ``langs`` plus English."""
+def generic_matcher(langs: tuple[str, ...]) -> GenericMatcher:
+    """Matcher over the generic-word lists of ``langs`` plus English (mella/data/generic_alt/)."""
     words = set(word_list("generic_alt/en.txt"))
     for code in langs:
         words |= word_list(f"generic_alt/{code}.txt")
-    words = {normalise(w) for w in words if normalise(w)}
-    return frozenset(words), tuple(sorted(words, key=len, reverse=True))
+    return GenericMatcher({normalise(w) for w in words if normalise(w)})
 
 
 class AltQualityAnnotator(PipelineStep):
-    """Adds ``alt.length`` (in the language's unit), ``alt.letter_share`` and ``alt.flags``."""
+    """Adds ``lid.script`` (the alt's dominant script), ``alt.letters``, ``alt.words``,
+    ``alt.letter_share`` and ``alt.flags`` (pattern checks that fired). Runs before language ID, so that
+    junk is dropped before the classifier's cost; signals that need the language (length) are
+    decided after it, by AltLengthFilter."""
 
     type = "🔤 - ANNOTATOR"
     name = "🧹 alt-text signals"
@@ -60,29 +96,24 @@ class AltQualityAnnotator(PipelineStep):
         self.min_hash_token_chars = min_hash_token_chars
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        generic, generic_longest = generic_words(tuple(sorted(self.languages)))
+        generic = generic_matcher(tuple(sorted(self.languages)))
         tracker_alts = {normalise(w) for w in word_list("tracker_alts.txt")}
         for doc in data:
             with self.track_time():
-                self.annotate(doc, generic, generic_longest, tracker_alts)
+                self.annotate(doc, generic, tracker_alts)
             yield doc
 
-    def unit_for(self, meta: dict) -> str:
-        lang = self.languages.get(meta.get("lid.lang") or "")
-        if lang is not None:
-            return lang.length_unit
-        return "chars" if meta.get("lid.script") in CHAR_SCRIPTS else "words"
-
-    def annotate(self, doc: Document, generic: frozenset[str], generic_longest: tuple[str, ...],
-                 tracker_alts: set[str]) -> None:
+    def annotate(self, doc: Document, generic: GenericMatcher, tracker_alts: set[str]) -> None:
         text, meta = doc.text, doc.metadata
         flags: list[str] = []
         norm = normalise(text)
         counts = script_counts(text)
         letters = sum(counts.values())
+        script = max(counts, key=counts.__getitem__) if counts else "Zyyy"
         non_space = len(text) - text.count(" ")
-        unit = self.unit_for(meta)
-        meta["alt.length"] = letters if unit == "chars" else len(text.split())
+        meta["lid.script"] = script
+        meta["alt.letters"] = letters
+        meta["alt.words"] = len(text.split())
         meta["alt.letter_share"] = letters / non_space if non_space else 0.0
         if norm in tracker_alts:
             flags.append("tracker_alt")
@@ -94,10 +125,8 @@ class AltQualityAnnotator(PipelineStep):
             flags.append("hash_alt")
         if "\ufffd" in text or MOJIBAKE_LATIN.search(text) or len(MOJIBAKE_CYRL.findall(text)) >= 2:
             flags.append("mojibake")
-        if norm and _all_generic(norm, generic, generic_longest, unit == "chars"):
-            flags.append("generic_alt")
-        elif not norm:
-            flags.append("generic_alt")  # nothing but digits and punctuation
+        if not norm or generic.covers(norm, script in CHAR_SCRIPTS):
+            flags.append("generic_alt")  # (an empty norm: nothing but digits and punctuation)
         title = normalise(meta.get("page.title") or "")
         if title and norm == title:
             flags.append("alt_is_page_title")
@@ -120,19 +149,6 @@ class AltQualityAnnotator(PipelineStep):
         return bool(SLUG.match(stripped)) and ("_" in stripped or has_digit)
 
 
-def _all_generic(norm: str, generic: frozenset[str], longest: tuple[str, ...], by_chars: bool) -> bool:
-    """True when nothing is left after removing generic words and phrases (longest first). Phrases
-    match whole words, except in scripts without word spaces, where they match anywhere."""
-    if norm in generic or all(tok in generic for tok in norm.split()):
-        return True
-    rest = norm if by_chars else f" {norm} "
-    for phrase in longest:
-        target = phrase if by_chars else f" {phrase} "
-        while target in rest:
-            rest = rest.replace(target, " ")
-    return not rest.strip()
-
-
 def _site_names(title: str | None, site_name: str | None) -> set[str]:
     names = {normalise(site_name)} if site_name else set()
     if title:
@@ -149,10 +165,8 @@ class AltQualityFilter(Filter):
 
     name = "🧹 alt-text quality"
 
-    def __init__(self, languages: dict[str, Language], min_letter_share: float = 0.5, max_page_repeats: int = 2,
-                 exclusion_writer=None):
+    def __init__(self, min_letter_share: float = 0.5, max_page_repeats: int = 2, exclusion_writer=None):
         super().__init__(exclusion_writer)
-        self.languages = languages
         self.min_letter_share = min_letter_share
         self.max_page_repeats = max_page_repeats
 
@@ -163,19 +177,30 @@ class AltQualityFilter(Filter):
             flags.add("mostly_non_letters")
         if (meta.get("alt.page_count") or 1) > self.max_page_repeats:
             flags.add("page_repeated_alt")
-        lang = self.languages.get(meta.get("lid.lang") or "")
-        min_len, max_len = (lang.min_len, lang.max_len) if lang else _default_bounds(meta.get("alt.length"))
-        length = meta.get("alt.length") or 0
-        if length < min_len:
-            flags.add("too_short")
-        if length > max_len:
-            flags.add("too_long")
         for reason in REASONS:
             if reason in flags:
                 return False, reason
         return True
 
 
-def _default_bounds(_length) -> tuple[int, int]:
-    # records in no target language are dropped later as wrong_language; only junk is reported first
-    return 0, 10**9
+class AltLengthFilter(Filter):
+    """too_short / too_long against the identified language's bounds, in its unit (characters for
+    Thai, Korean, Arabic; words elsewhere). Runs after LanguageFilter."""
+
+    name = "📏 alt-text length"
+
+    def __init__(self, languages: dict[str, Language], exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.languages = languages
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        meta = doc.metadata
+        lang = self.languages.get(meta.get("lid.lang") or "")
+        if lang is None:
+            return True
+        length = meta.get("alt.letters" if lang.length_unit == "chars" else "alt.words") or 0
+        if length < lang.min_len:
+            return False, "too_short"
+        if length > lang.max_len:
+            return False, "too_long"
+        return True

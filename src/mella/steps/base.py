@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
@@ -23,12 +24,34 @@ class DroppingStep(PipelineStep):
     def __init__(self, exclusion_writer=None):
         super().__init__()
         self.exclusion_writer = exclusion_writer
+        self.counts: Counter = Counter()
 
+    def count(self, label: str, n: int = 1) -> None:
+        """A plain counter, cheaper than stat_update per document; moved into the stats by flush_counts."""
+        self.counts[label] += n
+
+    def flush_counts(self) -> None:
+        for label, n in self.counts.items():
+            self.stat_update(label, value=n)
+        self.counts.clear()
+
+    @contextlib.contextmanager
     def sink(self):
-        return self.exclusion_writer if self.exclusion_writer is not None else contextlib.nullcontext()
+        """Enter the exclusion sink (shared by steps) and move counters into the stats at the end."""
+        try:
+            if self.exclusion_writer is not None:
+                with self.exclusion_writer:
+                    yield
+            else:
+                yield
+        finally:
+            self.flush_counts()
 
     def drop(self, doc: Document, reason: str, rank: int) -> None:
-        self.stat_update("dropped", f"dropped_{reason}", f"excluded:{record_lang(doc.metadata)}:{reason}")
+        counts = self.counts
+        counts["dropped"] += 1
+        counts[f"dropped_{reason}"] += 1
+        counts[f"excluded:{record_lang(doc.metadata)}:{reason}"] += 1
         if self.exclusion_writer is not None:
             doc.metadata["filter_reason"] = reason
             self.exclusion_writer.write(doc, rank)
@@ -44,13 +67,31 @@ class Filter(DroppingStep):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         raise NotImplementedError
 
+    batch_size: int = 1
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        """Override to decide a whole batch at once (results in order, as if one by one)."""
+        return [self.filter(doc) for doc in batch]
+
     def run(self, data, rank: int = 0, world_size: int = 1):
         with self.sink():
-            for doc in data:
-                with self.track_time():
-                    result = self.filter(doc)
-                if result is True or (not isinstance(result, tuple) and result):
-                    self.stat_update("forwarded")
-                    yield doc
-                else:
-                    self.drop(doc, result[1] if isinstance(result, tuple) else "filtered", rank)
+            for batch in _batches(data, self.batch_size):
+                with self.track_time("batch" if self.batch_size > 1 else None):
+                    results = self.filter_batch(batch) if self.batch_size > 1 else [self.filter(batch[0])]
+                for doc, result in zip(batch, results):
+                    if result is True or (not isinstance(result, tuple) and result):
+                        self.counts["forwarded"] += 1
+                        yield doc
+                    else:
+                        self.drop(doc, result[1] if isinstance(result, tuple) else "filtered", rank)
+
+
+def _batches(data, size: int):
+    batch: list[Document] = []
+    for doc in data:
+        batch.append(doc)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

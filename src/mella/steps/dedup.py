@@ -4,6 +4,9 @@ Exact: same image URL and same (case-folded) alt-text. Near: MinHash over charac
 normalised alt-text with LSH banding (as datatrove's MinhashDedup does), but in one streaming pass: band
 keys go into a fixed-size Bloom filter, so memory does not grow with the input. datatrove's minhash
 runs four disk stages, which costs more than the work on short alt-texts.
+
+Both decide a batch at a time (one Bloom lookup per batch); within a batch, earlier records win, so the
+result is the same as one by one.
 """
 
 from __future__ import annotations
@@ -11,50 +14,90 @@ from __future__ import annotations
 import numpy as np
 import xxhash
 from datatrove.data import Document
-from mella.steps.base import Filter
 
 from mella.bloom import Bloom
 from mella.steps.alt_quality import normalise
+from mella.steps.base import Filter
 
 _MERSENNE = np.uint64((1 << 61) - 1)
 
 
-class ExactDedupFilter(Filter):
+class _BloomDedup(Filter):
+    reason = "dup"
+
+    def __init__(self, capacity: int, fp_rate: float, batch_size: int, exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.capacity, self.fp_rate, self.batch_size = capacity, fp_rate, batch_size
+        self._bloom: Bloom | None = None
+
+    def keys(self, doc: Document) -> list[int]:
+        raise NotImplementedError
+
+    def bloom_capacity(self) -> int:
+        return self.capacity
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        return self.filter_batch([doc])[0]
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        if self._bloom is None:
+            self._bloom = Bloom(self.bloom_capacity(), self.fp_rate)
+        per_doc = [self.keys(doc) for doc in batch]
+        flat = np.array([k for keys in per_doc for k in keys], dtype=np.uint64)
+        before = self._bloom.contains_many(flat).tolist() if len(flat) else []
+        results: list[bool | tuple[bool, str]] = []
+        seen: set[int] = set()
+        i = 0
+        for keys in per_doc:
+            dup = any(before[i : i + len(keys)]) or any(k in seen for k in keys)
+            i += len(keys)
+            if dup:
+                results.append((False, self.reason))
+            else:
+                seen.update(keys)
+                results.append(True)
+        if len(flat):
+            self._bloom.add_many(flat)
+        if self._bloom.over_capacity:
+            self.counts["bloom_over_capacity"] += len(batch)
+        return results
+
+
+class ExactDedupFilter(_BloomDedup):
     """Drops a record whose (image URL, alt-text) pair was seen before (dup_exact)."""
 
     name = "🫂 exact dedup"
+    reason = "dup_exact"
 
-    def __init__(self, capacity: int = 1_000_000, fp_rate: float = 1e-6, exclusion_writer=None):
-        super().__init__(exclusion_writer)
-        self.capacity, self.fp_rate = capacity, fp_rate
-        self._bloom: Bloom | None = None
+    def __init__(self, capacity: int = 1_000_000, fp_rate: float = 1e-6, batch_size: int = 256,
+                 exclusion_writer=None):
+        super().__init__(capacity, fp_rate, batch_size, exclusion_writer)
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        if self._bloom is None:
-            self._bloom = Bloom(self.capacity, self.fp_rate)
+    def keys(self, doc: Document) -> list[int]:
         url = doc.media[0].url if doc.media else ""
-        key = xxhash.xxh3_64_intdigest(f"{url}\x00{doc.text.casefold()}".encode())
-        if self._bloom.add_many(np.array([key], dtype=np.uint64))[0]:
-            return False, "dup_exact"
-        return True
+        return [xxhash.xxh3_64_intdigest(f"{url}\x00{doc.text.casefold()}".encode())]
 
 
-class NearDupFilter(Filter):
+class NearDupFilter(_BloomDedup):
     """Drops a record whose alt-text is a near duplicate of an earlier one (dup_near)."""
 
     name = "🫂 near-dup alt-text"
+    reason = "dup_near"
 
     def __init__(self, shingle_chars: int = 5, bands: int = 14, rows: int = 8, capacity: int = 1_000_000,
-                 fp_rate: float = 1e-6, seed: int = 1, exclusion_writer=None):
-        super().__init__(exclusion_writer)
+                 fp_rate: float = 1e-6, seed: int = 1, batch_size: int = 256, exclusion_writer=None):
+        super().__init__(capacity, fp_rate, batch_size, exclusion_writer)
         self.shingle_chars, self.bands, self.rows = shingle_chars, bands, rows
-        self.capacity, self.fp_rate = capacity, fp_rate
         rng = np.random.default_rng(seed)
         n = bands * rows
-        self._a = rng.integers(1, (1 << 61) - 1, size=n, dtype=np.uint64)
+        # universal hashing (a*h + b) mod a Mersenne prime, on 32-bit shingle hashes (products may wrap
+        # mod 2**64: still a fixed hash family, which is all MinHash needs)
+        self._a = rng.integers(1, (1 << 32) - 1, size=n, dtype=np.uint64)
         self._b = rng.integers(0, (1 << 61) - 1, size=n, dtype=np.uint64)
         self._band_ids = np.arange(bands, dtype=np.uint64) << np.uint64(56)
-        self._bloom: Bloom | None = None
+
+    def bloom_capacity(self) -> int:
+        return self.capacity * self.bands
 
     def signature(self, text: str) -> np.ndarray:
         """MinHash signature (bands*rows uint64) of the normalised text's character shingles."""
@@ -63,19 +106,9 @@ class NearDupFilter(Filter):
         shingles = {norm[i : i + k] for i in range(max(1, len(norm) - k + 1))}
         hashes = np.fromiter((xxhash.xxh32_intdigest(s.encode()) for s in shingles), dtype=np.uint64,
                              count=len(shingles))
-        # universal hashing mod a Mersenne prime; 32-bit inputs keep a*h below 2**64 after the mod
-        perm = (hashes[:, None] * (self._a[None, :] & np.uint64(0xFFFFFFFF)) + self._b[None, :]) % _MERSENNE
-        return perm.min(axis=0)
+        return ((hashes[:, None] * self._a[None, :] + self._b[None, :]) % _MERSENNE).min(axis=0)
 
-    def band_keys(self, signature: np.ndarray) -> np.ndarray:
-        bands = signature.reshape(self.bands, self.rows)
-        keys = np.array([xxhash.xxh3_64_intdigest(band.tobytes()) for band in bands], dtype=np.uint64)
-        return (keys & np.uint64((1 << 56) - 1)) | self._band_ids
-
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        if self._bloom is None:
-            self._bloom = Bloom(self.capacity * self.bands, self.fp_rate)
-        seen = self._bloom.add_many(self.band_keys(self.signature(doc.text)))
-        if seen.any():
-            return False, "dup_near"
-        return True
+    def keys(self, doc: Document) -> list[int]:
+        bands = self.signature(doc.text).reshape(self.bands, self.rows)
+        mask = (1 << 56) - 1
+        return [(xxhash.xxh3_64_intdigest(band.tobytes()) & mask) | (i << 56) for i, band in enumerate(bands)]

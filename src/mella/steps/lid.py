@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from mella.steps.base import Filter
@@ -29,25 +31,31 @@ class LanguageAnnotator(PipelineStep):
         self.top_k = top_k
         self.label_to_lang = {label: code for code, lang in languages.items() for label in lang.lid_labels}
         self._lid: ScriptRestrictedLid | None = None
+        self.counts: Counter = Counter()
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if self._lid is None:
             self._lid = ScriptRestrictedLid(self.top_k)
-        for doc in data:
-            with self.track_time():
-                self.annotate(doc)
-            yield doc
+        try:
+            for doc in data:
+                with self.track_time():
+                    self.annotate(doc)
+                yield doc
+        finally:
+            for label, n in self.counts.items():
+                self.stat_update(label, value=n)
+            self.counts.clear()
 
     def annotate(self, doc: Document) -> None:
-        result = self._lid(doc.text)
         meta = doc.metadata
+        result = self._lid(doc.text, meta.get("lid.script"))
         meta["lid.script"] = result.script
         meta["lid.label"] = result.label
         lang, score, evidence = self.decide(result, meta)
         meta["lid.lang"] = lang
         meta["lid.score"] = score
         meta["lid.evidence"] = evidence
-        self.stat_update(f"script_{result.script}")
+        self.counts[f"script_{result.script}"] += 1
 
     def decide(self, result: LidResult, meta: dict) -> tuple[str, float, str | None]:
         for code, lang in self.languages.items():

@@ -2,7 +2,8 @@
 
 datatrove's WarcReader uses warcio (several times slower than fastwarc) and drops charset information
 from the HTTP header; this reader is mella's own for that reason. Pages become one Document each
-(``text`` = HTML); pair tables become image-text records directly.
+(``text`` empty, the UTF-8 HTML in ``media[0].media_bytes`` as a ``MediaType.DOCUMENT``: the parser is
+fastest on bytes); pair tables become image-text records directly (``media[0]`` an image).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline, Media, MediaType
 
-from mella.htmldecode import DecodeError, charset_from_header, decode_html, dechunk, inflate
+from mella.htmldecode import DecodeError, charset_from_header, dechunk, inflate, to_utf8
 from mella.steps.base import DroppingStep
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -84,26 +85,26 @@ class InputReader(DroppingStep):
             yield from data
         with self.sink():
             for path in self.files[rank::world_size]:
-                self.stat_update("input_files")
+                self.counts["input_files"] += 1
                 kind = input_kind(Path(path))
                 reader = {"warc": self.read_warc, "html": self.read_html_file, "pairs": self.read_pairs}[kind]
                 yield from reader(Path(path), rank)
 
     # -- helpers -------------------------------------------------------------------------------------
     def _page(self, body: bytes, header_charset: str | None, doc_id: str, meta: dict, rank: int):
-        """Decode a page; returns the Document or None (dropped with a reason)."""
+        """A page Document with its HTML as UTF-8 bytes, or None (dropped with a reason)."""
         doc = Document(text="", id=doc_id, metadata=meta)
         if len(body) > self.max_page_bytes:
             self.drop(doc, "page_too_large", rank)
             return None
         try:
-            text, charset = decode_html(body, header_charset)
+            html, charset = to_utf8(body, header_charset)
         except DecodeError as e:
             self.drop(doc, e.reason, rank)
             return None
-        doc.text = text
+        doc.media.append(page_media(html, meta.get("page.url")))
         meta["page.charset"] = charset
-        self.stat_update("pages")
+        self.counts["pages"] += 1
         return doc
 
     def _file_error(self, path: Path, reason: str, detail: str, rank: int, index: int) -> None:
@@ -133,17 +134,17 @@ class InputReader(DroppingStep):
         from fastwarc.warc import WarcRecordType
 
         if record.record_type == WarcRecordType.revisit:
-            self.stat_update("skipped_revisit")
+            self.counts["skipped_revisit"] += 1
             return None
         headers = record.headers
         url = (headers.get("WARC-Target-URI") or "").strip().strip("<>") or None
         if record.record_type == WarcRecordType.response:
             http = record.http_headers
             if http is None:
-                self.stat_update("skipped_no_http_headers")
+                self.counts["skipped_no_http_headers"] += 1
                 return None
             if http.status_code not in self.allowed_status:
-                self.stat_update("skipped_http_status")
+                self.counts["skipped_http_status"] += 1
                 return None
             content_type = http.get("Content-Type") or ""
             transfer = (http.get("Transfer-Encoding") or "").lower()
@@ -153,7 +154,7 @@ class InputReader(DroppingStep):
             transfer = content_encoding = ""
         mime = content_type.split(";", 1)[0].strip().lower()
         if mime and mime not in HTML_TYPES:
-            self.stat_update("skipped_not_html")
+            self.counts["skipped_not_html"] += 1
             return None
         meta = {"page.url": url, "page.date": headers.get("WARC-Date"), "source.file": str(path),
                 "source.offset": record.stream_pos}
@@ -170,7 +171,7 @@ class InputReader(DroppingStep):
             self.drop(Document(text="", id=doc_id, metadata=meta), e.reason, rank)
             return None
         if not mime and not _sniff_html(body):
-            self.stat_update("skipped_not_html")
+            self.counts["skipped_not_html"] += 1
             return None
         return self._page(body, charset_from_header(content_type), doc_id, meta, rank)
 
@@ -209,10 +210,16 @@ class InputReader(DroppingStep):
                 doc = Document(text=str(text or ""), id=str(row.get("id") or f"{path.name}#{index}"),
                                media=[Media(id="0", type=MediaType.IMAGE, url=str(image_url or ""))],
                                metadata=meta)
-                self.stat_update("pairs")
+                self.counts["pairs"] += 1
                 yield doc
         except (OSError, ValueError, json.JSONDecodeError) as e:
             self._file_error(path, "table_read_error", str(e), rank, 0)
+
+
+def page_media(html: bytes | str, url: str | None = None) -> Media:
+    """The Media that carries a page's HTML (UTF-8 bytes) inside a page Document."""
+    data = html.encode("utf-8") if isinstance(html, str) else html
+    return Media(id="page", type=MediaType.DOCUMENT, url=url or "", media_bytes=data)
 
 
 def _first(row: dict, keys: tuple[str, ...]):

@@ -1,0 +1,53 @@
+"""Exact and near-duplicate dedup keep the first occurrence and name the rest; the Bloom filter holds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import ListSink, record, run_steps
+from mella.bloom import Bloom
+from mella.steps.dedup import ExactDedupFilter, NearDupFilter
+
+
+def test_bloom_has_no_false_negatives_and_its_false_positive_rate_holds():
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**63, size=50_000, dtype=np.uint64)
+    bloom = Bloom(50_000, 1e-4)
+    bloom.add_many(keys)
+    assert bloom.contains_many(keys).all()
+    probes = rng.integers(0, 2**63, size=200_000, dtype=np.uint64)
+    assert bloom.contains_many(probes).mean() < 3e-4
+    assert not bloom.over_capacity
+
+
+def test_exact_duplicates_keep_the_first(tmp_path):
+    sink = ListSink()
+    docs = [record("Karlův most", url="https://a.cz/1.jpg"), record("Karlův most", url="https://a.cz/2.jpg"),
+            record("KARLŮV MOST", url="https://a.cz/1.jpg"), record("Karlův most", url="https://a.cz/1.jpg")]
+    docs[0].id, docs[3].id = "first", "again"
+    kept = run_steps([ExactDedupFilter(capacity=1000, batch_size=2, exclusion_writer=sink)], docs)
+    assert [d.media[0].url for d in kept] == ["https://a.cz/1.jpg", "https://a.cz/2.jpg"]
+    assert sink.reasons() == ["dup_exact", "dup_exact"] and sink.docs[1].id == "again"
+
+
+def test_near_duplicates_keep_the_first_across_and_within_batches():
+    sink = ListSink()
+    texts = ["Karlův most v Praze za úsvitu, pohled z Malé Strany",
+             "Karlův most v Praze za úsvitu - pohled z Malé Strany",  # punctuation only
+             "Karlův most v Praze za úsvitu, pohled z Malé Strany (2)",  # a digit added
+             "Pražský hrad a katedrála svatého Víta v noci",
+             "Budapešťský parlament na břehu Dunaje"]
+    for size in (1, 2, 64):
+        sink.docs.clear()
+        kept = run_steps([NearDupFilter(capacity=1000, batch_size=size, exclusion_writer=sink)],
+                         [record(t) for t in texts])
+        assert [d.text for d in kept] == [texts[0], texts[3], texts[4]]
+        assert sink.reasons() == ["dup_near", "dup_near"]
+
+
+def test_minhash_estimates_jaccard():
+    f = NearDupFilter()
+    a = f.signature("Hlavní nádraží v Brně bude mít novou halu pro cestující")
+    b = f.signature("Hlavní nádraží v Brně bude mít novou halu pro cestující")
+    c = f.signature("Festival světla v Ostravě přilákal tisíce návštěvníků")
+    assert (a == b).all() and (a == c).mean() < 0.1
