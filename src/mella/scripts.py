@@ -25,27 +25,39 @@ _RANGES: tuple[tuple[int, int, str], ...] = (
 )
 
 
+class _ScriptTags(dict):
+    """str.translate table: letter -> one-character script tag, anything else -> deleted. Filled on first
+    sight of each code point (building all 65k entries up front costs ~50 ms of start-up)."""
+
+    def __init__(self):
+        super().__init__()
+        self.starts = [first for first, _, _ in _RANGES]
+        order = sorted(range(len(_RANGES)), key=lambda i: _RANGES[i][0])
+        self.ranges = [_RANGES[i] for i in order]
+        self.starts = [r[0] for r in self.ranges]
+        self.tag_of = {s: chr(0xE000 + i) for i, s in enumerate(sorted({s for _, _, s in _RANGES}))}
+
+    def __missing__(self, cp: int) -> str | None:
+        from bisect import bisect_right
+
+        i = bisect_right(self.starts, cp) - 1
+        tag = None
+        if i >= 0:
+            first, last, script = self.ranges[i]
+            if cp <= last and (script == "Zinh" or chr(cp).isalpha()):
+                tag = self.tag_of[script]
+        self[cp] = tag
+        return tag
+
+
 @cache
-def _table() -> dict[int, str]:
-    # str.translate table: letter -> one-character script tag; everything else is deleted.
-    tags = sorted({s for _, _, s in _RANGES})
-    table: dict[int, str | None] = dict.fromkeys(range(0x10000))  # default: delete
-    for first, last, script in _RANGES:
-        tag = chr(0xE000 + tags.index(script))
-        for cp in range(first, last + 1):
-            if script == "Zinh" or chr(cp).isalpha():
-                table[cp] = tag
-    return table
+def _mapping() -> _ScriptTags:
+    return _ScriptTags()
 
 
 @cache
 def _tags() -> dict[str, str]:
-    tags = sorted({s for _, _, s in _RANGES})
-    return {chr(0xE000 + i): s for i, s in enumerate(tags)}
-
-
-def _mapping() -> dict[int, str | None]:
-    return _table()
+    return {tag: script for script, tag in _mapping().tag_of.items()}
 
 
 def script_counts(text: str) -> dict[str, int]:

@@ -10,8 +10,9 @@ from mella.resources import word_list
 
 MAX_URL_CHARS = 2048
 _DESCRIPTOR = re.compile(r"^(\d+(?:\.\d+)?)([wxh])$", re.I)
-PLACEHOLDER_HINTS = ("blank.gif", "spacer.gif", "pixel.gif", "transparent.gif", "1x1", "placeholder", "lazy",
-                     "loading.gif", "loader.gif", "grey.gif", "gray.gif", "empty.gif", "clear.gif", "dot.gif")
+PLACEHOLDER_GIFS = ("blank.gif", "spacer.gif", "pixel.gif", "transparent.gif", "loading.gif", "loader.gif",
+                    "grey.gif", "gray.gif", "empty.gif", "clear.gif", "dot.gif")
+PLACEHOLDER_WORDS = ("1x1", "placeholder", "lazy")
 
 
 def parse_srcset(srcset: str) -> list[tuple[str, float, str]]:
@@ -62,8 +63,13 @@ def largest_candidate(srcsets: list[str]) -> str | None:
 
 
 def is_placeholder(src: str) -> bool:
-    low = src.lower()
-    return low.startswith("data:") or any(h in low for h in PLACEHOLDER_HINTS) or low in ("#", "about:blank")
+    """A data: URI, an empty target, or a known lazy-loading placeholder file (blank.gif, 1x1...)."""
+    low = src.lower()  # (substring tests: a regex alternation of the hints is ~8x slower)
+    if low.startswith("data:") or low in ("#", "about:blank"):
+        return True
+    if ".gif" in low and any(h in low for h in PLACEHOLDER_GIFS):
+        return True
+    return any(h in low for h in PLACEHOLDER_WORDS)
 
 
 def resolve(base: str | None, url: str) -> str | None:
@@ -107,14 +113,17 @@ def host_of(url: str) -> str:
     return host.partition(":")[0].lower()
 
 
-def is_tracker(url: str) -> bool:
+def is_tracker(url: str, host: str | None = None) -> bool:
     """URL on a known analytics / counter / ad host (or a parent domain of one)."""
     hosts, prefixes = _tracker_entries()
-    host = host_of(url)
-    parts = host.split(".")
-    for i in range(len(parts) - 1):
-        if ".".join(parts[i:]) in hosts:
+    host = host_of(url) if host is None else host
+    if host in hosts:
+        return True
+    dot = host.find(".")
+    while dot >= 0 and host.find(".", dot + 1) >= 0:  # parent domains, not the bare TLD
+        if host[dot + 1 :] in hosts:
             return True
+        dot = host.find(".", dot + 1)
     if prefixes:
         path = url[url.find(host) + len(host):] if host else ""
         return (host + path.partition("?")[0].lower()).startswith(prefixes)

@@ -94,6 +94,8 @@ class AltQualityAnnotator(PipelineStep):
         super().__init__()
         self.languages = languages
         self.min_hash_token_chars = min_hash_token_chars
+        self._names_key: tuple | None = None
+        self._names: tuple[str, set[str]] = ("", set())
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         generic = generic_matcher(tuple(sorted(self.languages)))
@@ -127,12 +129,20 @@ class AltQualityAnnotator(PipelineStep):
             flags.append("mojibake")
         if not norm or generic.covers(norm, script in CHAR_SCRIPTS):
             flags.append("generic_alt")  # (an empty norm: nothing but digits and punctuation)
-        title = normalise(meta.get("page.title") or "")
+        title, site_names = self._page_names(meta.get("page.title"), meta.get("page.site_name"))
         if title and norm == title:
             flags.append("alt_is_page_title")
-        elif norm and norm in _site_names(meta.get("page.title"), meta.get("page.site_name")):
+        elif norm and norm in site_names:
             flags.append("alt_is_site_name")
         meta["alt.flags"] = ",".join(flags) or None
+
+    def _page_names(self, title: str | None, site_name: str | None) -> tuple[str, set[str]]:
+        """(normalised title, site names), computed once per page (a page's records arrive together)."""
+        key = (title, site_name)
+        if key != self._names_key:
+            self._names_key = key
+            self._names = (normalise(title or ""), _site_names(title, site_name))
+        return self._names
 
     def _hash_like(self, text: str) -> bool:
         stripped = text.strip()

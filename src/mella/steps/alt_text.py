@@ -132,6 +132,11 @@ class AltTextExtractor(DroppingStep):
         """(absolute URL, None) or (None, drop reason). Prefers the largest srcset candidate, then lazy
         attributes, then ``src`` unless it is a placeholder."""
         keys = attrs.keys()
+        src = attrs.get("src")
+        if src and not (_SRCSET_SET & keys or _LAZY_SRC_SET & keys) and not is_placeholder(src):
+            url = resolve(base, src)  # the common case: a plain src
+            if url and node.parent.tag != "picture":
+                return url, None
         srcsets = [attrs[a] for a in LAZY_SRCSET_ATTRS if a in keys and attrs[a]] if _SRCSET_SET & keys else []
         parent = node.parent
         if parent is not None and parent.tag == "picture":
@@ -164,10 +169,11 @@ class AltTextExtractor(DroppingStep):
             return "tracking_pixel"
         if is_tracker(url):
             return "tracker_host"
-        path = url.split("?", 1)[0].split("#", 1)[0].lower()
-        if path.endswith((".svg", ".svgz")):
+        path = url.partition("?")[0].partition("#")[0]
+        suffix = path[-5:].lower()
+        if suffix.endswith((".svg", ".svgz")):
             return "svg_image"
-        if path.endswith(".ico"):
+        if suffix.endswith(".ico"):
             return "icon_image"
         return None
 

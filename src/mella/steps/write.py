@@ -8,6 +8,7 @@ when complete, so a killed run never leaves a half file under a name that a read
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
@@ -63,11 +64,20 @@ class ParquetShardWriter(PipelineStep):
         self.batch_rows = batch_rows
         self.compression = compression
         self.excluded = excluded  # exclusion sink: caps long texts (counting is done by the dropping steps)
+        # a row = (id, text, image url, *metadata values); flush reorders it into the schema's columns
+        self._meta_keys = [key for _, _, key in columns if key is not None]
+        fields = {"id": 0, "alt_text": 1, "image_url": 2}
+        meta_pos = {key: 3 + i for i, key in enumerate(self._meta_keys)}
+        unknown = [col for col, _, key in columns if key is None and col not in fields]
+        if unknown:
+            raise ValueError(f"columns {unknown} need a metadata key")
+        self._order = [fields[col] if key is None else meta_pos[key] for col, _, key in columns]
+        self._kept: Counter = Counter()
         self._users = 0
         self._reset()
 
     def _reset(self) -> None:
-        self._buf: list[list] = [[] for _ in self.columns]
+        self._rows: list[tuple] = []
         self._writer = None
         self._tmp: Path | None = None
         self._final: Path | None = None
@@ -90,18 +100,11 @@ class ParquetShardWriter(PipelineStep):
         if self._rank is None:
             self._start_rank(rank)
         meta = doc.metadata
-        for buf, (col, _, key) in zip(self._buf, self.columns):
-            if key is None:
-                value = doc.id if col == "id" else doc.text if col == "alt_text" else (
-                    doc.media[0].url if doc.media else None)
-            else:
-                value = meta.get(key)
-            if self.excluded and isinstance(value, str) and len(value) > EXCLUDED_TEXT_CAP:
-                value = value[:EXCLUDED_TEXT_CAP]
-            buf.append(value)
+        self._rows.append((doc.id, doc.text, doc.media[0].url if doc.media else None,
+                           *map(meta.get, self._meta_keys)))
         if not self.excluded:
-            self.stat_update(f"kept:{record_lang(meta)}")
-        if len(self._buf[0]) >= self.batch_rows:
+            self._kept[record_lang(meta)] += 1
+        if len(self._rows) >= self.batch_rows:
             self._flush()
 
     # -- pipeline step -------------------------------------------------------------------------------
@@ -142,14 +145,21 @@ class ParquetShardWriter(PipelineStep):
     def _flush(self) -> None:
         import pyarrow as pa
 
-        n = len(self._buf[0])
+        n = len(self._rows)
         if n == 0:
             return
         if self._writer is None:
             self._open()
-        arrays = [to_arrow(buf, typ) for buf, (_, typ, _) in zip(self._buf, self.columns)]
+        by_position = list(zip(*self._rows))
+        arrays = []
+        for position, (_, typ, _) in zip(self._order, self.columns):
+            values = list(by_position[position])
+            if self.excluded and typ == "string":
+                values = [v[:EXCLUDED_TEXT_CAP] if isinstance(v, str) and len(v) > EXCLUDED_TEXT_CAP else v
+                          for v in values]
+            arrays.append(to_arrow(values, typ))
         self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self._schema()))
-        self._buf = [[] for _ in self.columns]
+        self._rows = []
         self._rows_in_file += n
         if self._rows_in_file >= self.rows_per_file:
             self._finish_file()
@@ -161,6 +171,9 @@ class ParquetShardWriter(PipelineStep):
         self._part += 1
 
     def close(self) -> None:
+        for lang, n in self._kept.items():
+            self.stat_update(f"kept:{lang}", value=n)
+        self._kept.clear()
         if self._rank is None:
             return
         self._flush()
