@@ -63,8 +63,13 @@ def _tags() -> dict[str, str]:
 def script_counts(text: str) -> dict[str, int]:
     """Letters per script in ``text`` (combining marks not counted)."""
     tagged = text.translate(_mapping())
+    if not tagged:
+        return {}
     names = _tags()
-    # characters outside the BMP stay untranslated: they are not letters of any script we track
+    first = tagged[0]
+    if first in names and tagged.count(first) == len(tagged):  # one script: the common case
+        return {} if names[first] == "Zinh" else {names[first]: len(tagged)}
+    # code points never seen as letters stay untranslated: they belong to no script we track
     counts = {names[t]: tagged.count(t) for t in set(tagged) if t in names}
     counts.pop("Zinh", None)
     return counts
