@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -19,10 +18,12 @@ def _root() -> None:
 
 
 def _quiet_logs(verbose: bool) -> None:
+    """datatrove logs every task's pipeline and stats at INFO to stderr (and to DIR/logs/): shown with
+    --verbose only; mella's own summary is printed either way."""
     from loguru import logger
 
-    logger.remove()
-    logger.add(sys.stderr, level="INFO" if verbose else "WARNING")
+    if not verbose:
+        logger.disable("datatrove")
 
 
 @app.command()
@@ -58,7 +59,7 @@ def mine(
         raise typer.Exit(3) from None
     typer.echo(format_summary(summary, cfg.langs))
     typer.echo(f"\nrecords: {out}/  (load: datasets.load_dataset('parquet', data_dir='{out}'))")
-    typer.echo(f"dropped: {out}/excluded/   stats: {out}/stats.json")
+    typer.echo(f"dropped: {out}/excluded/   stats: {out}/stats.json   card: {out}/README.md")
 
 
 def main() -> None:

@@ -86,6 +86,9 @@ def test_output_loads_with_datasets(fundus_run):
     out, summary = fundus_run
     ds = datasets.load_dataset("parquet", data_dir=str(out))
     assert list(ds) == ["train"] and ds["train"].num_rows == summary["kept_total"]
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\nlanguage:") and "| Korean (`ko`) | 9 |" in card and "`svg_image`" in card
+    assert datasets.load_dataset(str(out))["train"].num_rows == summary["kept_total"]  # via the card's config
 
 
 def test_rerun_resumes_without_duplicates(tmp_path, data_dir):

@@ -100,8 +100,11 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
                   + [_writer(out, cfg, KEPT_PREFIX)])
         _run_all(LocalPipelineExecutor(steps2, tasks=1, workers=1, logging_dir=str(out / "logs" / "stage2")))
         shutil.rmtree(stage1, ignore_errors=True)
+    from mella.report.card import write_card
+
     summary = summarise(out)
     _atomic_json(out / "stats.json", summary)
+    write_card(out, summary, resolve_langs(cfg.langs, build_table(cfg.languages)), [str(f) for f in files])
     return summary
 
 
