@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import xxhash
 
 _BLOCK_BITS = 512
 
@@ -44,8 +45,9 @@ class Bloom:
         self.bits = self.blocks * _BLOCK_BITS
         self.array = _zeroed(self.bits // 8)
         self.added = 0
-        rng = np.random.default_rng(0x5EED)
-        self._multipliers = rng.integers(1, 2**63, size=self.hashes, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        # k odd 64-bit multipliers, fixed (a filter must hash the same way every time)
+        self._multipliers = np.array([xxhash.xxh64_intdigest(f"mella-bloom-{i}".encode()) | 1
+                                      for i in range(self.hashes)], dtype=np.uint64)
 
     def _positions(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # block from the key's high bits

@@ -28,6 +28,8 @@ MOJIBAKE_CYRL = re.compile("[РС][ЂЃ‚ѓ„…†‡€‰Љ‹ЊЌЋЏђ‘
 TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»«/]+\s+|\s*::\s*")
 _NON_WORD = re.compile(r"[\W\d_]+")
 
+MEMO_SIZE = 65_536  # distinct alt-texts whose text-only signals are remembered (then the memo restarts)
+
 # the order in which the filter reports the first failing check
 REASONS = ("tracker_alt", "url_alt", "filename_alt", "hash_alt", "mojibake", "mostly_non_letters", "generic_alt",
            "alt_is_page_title", "alt_is_site_name", "page_repeated_alt")
@@ -96,6 +98,8 @@ class AltQualityAnnotator(PipelineStep):
         self.min_hash_token_chars = min_hash_token_chars
         self._names_key: tuple | None = None
         self._names: tuple[str, set[str]] = ("", set())
+        # the text-only signals of recent alt-texts: site-wide alts (logos, bylines) repeat on every page
+        self._memo: dict[str, tuple] = {}
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         generic = generic_matcher(tuple(sorted(self.languages)))
@@ -107,16 +111,33 @@ class AltQualityAnnotator(PipelineStep):
 
     def annotate(self, doc: Document, generic: GenericMatcher, tracker_alts: set[str]) -> None:
         text, meta = doc.text, doc.metadata
+        signals = self._memo.get(text)
+        if signals is None:
+            signals = self.text_signals(text, generic, tracker_alts)
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[text] = signals
+        norm, script, letters, words, share, text_flags = signals
+        meta["lid.script"] = script
+        meta["alt.letters"] = letters
+        meta["alt.words"] = words
+        meta["alt.letter_share"] = share
+        flags = list(text_flags)
+        title, site_names = self._page_names(meta.get("page.title"), meta.get("page.site_name"))
+        if title and norm == title:
+            flags.append("alt_is_page_title")
+        elif norm and norm in site_names:
+            flags.append("alt_is_site_name")
+        meta["alt.flags"] = ",".join(flags) or None
+
+    def text_signals(self, text: str, generic: GenericMatcher, tracker_alts: set[str]) -> tuple:
+        """Signals that depend on the alt-text alone: (norm, script, letters, words, letter share, flags)."""
         flags: list[str] = []
         norm = normalise(text)
         counts = script_counts(text)
         letters = sum(counts.values())
         script = max(counts, key=counts.__getitem__) if counts else "Zyyy"
         non_space = len(text) - text.count(" ")
-        meta["lid.script"] = script
-        meta["alt.letters"] = letters
-        meta["alt.words"] = len(text.split())
-        meta["alt.letter_share"] = letters / non_space if non_space else 0.0
         if norm in tracker_alts:
             flags.append("tracker_alt")
         if URL.search(text):
@@ -129,12 +150,8 @@ class AltQualityAnnotator(PipelineStep):
             flags.append("mojibake")
         if not norm or generic.covers(norm, script in CHAR_SCRIPTS):
             flags.append("generic_alt")  # (an empty norm: nothing but digits and punctuation)
-        title, site_names = self._page_names(meta.get("page.title"), meta.get("page.site_name"))
-        if title and norm == title:
-            flags.append("alt_is_page_title")
-        elif norm and norm in site_names:
-            flags.append("alt_is_site_name")
-        meta["alt.flags"] = ",".join(flags) or None
+        share = letters / non_space if non_space else 0.0
+        return norm, script, letters, len(text.split()), share, tuple(flags)
 
     def _page_names(self, title: str | None, site_name: str | None) -> tuple[str, set[str]]:
         """(normalised title, site names), computed once per page (a page's records arrive together)."""

@@ -88,12 +88,12 @@ class NearDupFilter(_BloomDedup):
                  fp_rate: float = 1e-6, seed: int = 1, batch_size: int = 256, exclusion_writer=None):
         super().__init__(capacity, fp_rate, batch_size, exclusion_writer)
         self.shingle_chars, self.bands, self.rows = shingle_chars, bands, rows
-        rng = np.random.default_rng(seed)
         n = bands * rows
         # universal hashing (a*h + b) mod a Mersenne prime, on 32-bit shingle hashes (products may wrap
-        # mod 2**64: still a fixed hash family, which is all MinHash needs)
-        self._a = rng.integers(1, (1 << 32) - 1, size=n, dtype=np.uint64)
-        self._b = rng.integers(0, (1 << 61) - 1, size=n, dtype=np.uint64)
+        # mod 2**64: still a fixed hash family, which is all MinHash needs); parameters from the seed
+        params = [xxhash.xxh64_intdigest(f"{seed}:{i}".encode()) for i in range(2 * n)]
+        self._a = np.array([p % ((1 << 32) - 2) + 1 for p in params[:n]], dtype=np.uint64)
+        self._b = np.array([p % ((1 << 61) - 1) for p in params[n:]], dtype=np.uint64)
         self._band_ids = np.arange(bands, dtype=np.uint64) << np.uint64(56)
 
     def bloom_capacity(self) -> int:
