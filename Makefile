@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -rf demo-out
-	$(BIN)/mella mine examples/sample-crawl.warc.gz --out demo-out
+	$(BIN)/mella mine examples/sample-crawl.warc.gz examples/wit-captions.jsonl --out demo-out
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

@@ -96,3 +96,20 @@ def test_broken_markup_still_yields_records():
     kept, _ = extract('<div><p><img alt="Karlův most" src="/a.jpg"<img alt="Vltava" src=/b.jpg><table><td>'
                       '<img alt=Hrad src="/c.jpg"></span></div></div></html>')
     assert {d.text for d in kept} >= {"Hrad"}
+
+
+def test_pair_records_get_the_same_url_checks():
+    from datatrove.data import Media, MediaType
+
+    def pair(text, url, page="https://vi.wikipedia.org/wiki/Hu"):
+        return Document(text=text, id=text, media=[Media(id="0", type=MediaType.IMAGE, url=url)],
+                        metadata={"page.url": page})
+
+    sink = ListSink()
+    step = AltTextExtractor(exclusion_writer=sink)
+    docs = [pair("Hủ tiếu Mỹ Tho với tôm", "https://upload.wikimedia.org/a.jpg"),
+            pair("Bản đồ", "https://upload.wikimedia.org/map.svg"), pair("x", "ftp://a/b.jpg"),
+            pair("  ", "https://upload.wikimedia.org/b.jpg"), pair("Phố cổ", "/wiki/c.jpg")]
+    kept = list(step.run(iter(docs), 0, 1))
+    assert [d.media[0].url for d in kept] == ["https://upload.wikimedia.org/a.jpg", "https://vi.wikipedia.org/wiki/c.jpg"]
+    assert sink.reasons() == ["svg_image", "bad_image_url", "empty_text"]

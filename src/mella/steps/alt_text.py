@@ -52,8 +52,9 @@ class AltTextExtractor(DroppingStep):
         with self.sink():
             for page in data:
                 if not page.media or page.media[0].type != MediaType.DOCUMENT:
-                    self.counts["pairs_passed"] += 1  # a pair record from a table: nothing to extract
-                    yield page
+                    pair = self.check_pair(page, rank)  # a pair record from a table: URL checks only
+                    if pair is not None:
+                        yield pair
                     continue
                 with self.track_time():
                     records = self.extract(page, rank)
@@ -127,6 +128,26 @@ class AltTextExtractor(DroppingStep):
             doc.metadata["alt.page_count"] = alt_counts[doc.text.casefold()]
         counts["records"] += len(records)
         return records
+
+    def check_pair(self, doc: Document, rank: int) -> Document | None:
+        """A ready (image URL, text) record: the same URL checks as for extracted images."""
+        meta = doc.metadata
+        doc.text = _clean(doc.text)
+        if not doc.text:
+            self.drop(doc, "empty_text", rank)
+            return None
+        if len(doc.text) > self.max_alt_chars:
+            doc.text = doc.text[:200]
+            self.drop(doc, "alt_oversized", rank)
+            return None
+        url = resolve(meta.get("page.url"), doc.media[0].url) if doc.media else None
+        reason = "bad_image_url" if url is None else self._junk_image(url, None, None)
+        if reason:
+            self.drop(doc, reason, rank)
+            return None
+        doc.media[0].url = url
+        self.counts["pairs"] += 1
+        return doc
 
     def _image_url(self, node, attrs: dict, base: str | None) -> tuple[str | None, str | None]:
         """(absolute URL, None) or (None, drop reason). Prefers the largest srcset candidate, then lazy
