@@ -60,6 +60,8 @@ def inflate(body: bytes, encoding: str, limit: int) -> bytes:
         out = d.decompress(body, limit + 1)
     except zlib.error as e:
         raise DecodeError("corrupt_content_encoding", str(e)) from None
+    if not out and not d.eof:  # a truncated stream that yields something is kept (crawls cut bodies)
+        raise DecodeError("corrupt_content_encoding", "stream ends before any data")
     if len(out) > limit:
         raise DecodeError("page_too_large", f"inflates past {limit} bytes")
     return out

@@ -183,3 +183,36 @@ def test_cli_dry_run_resolves_config_layers(tmp_path):
     resolved = json.loads(proc.stdout)
     assert resolved["langs"] == ["hu"] and resolved["lid"]["min_score"] == 0.7
     assert resolved["quality"]["max_page_repeats"] == 5
+
+
+def test_hostile_pages_are_counted_drops_in_a_real_run(tmp_path):
+    from mella.warcpack import response_record, write_warc_gz
+
+    good = '<html lang="cs"><body><img alt="Karlův most v Praze za úsvitu" src="/a.jpg"></body></html>'
+    huge_alt = f'<html><body><img alt="{"x" * 10_000_000}" src="/b.jpg"></body></html>'
+    broken = '<html><body><div><img alt="Pražský hrad v zimě za soumraku" src=/c.jpg<p></span></div></td>'
+    warc = write_warc_gz(tmp_path / "bad.warc.gz", [
+        response_record("https://a.cz/good", good.encode()),
+        response_record("https://a.cz/huge", huge_alt.encode()),
+        response_record("https://a.cz/bin", b"\x00\x01\x02" * 1000),
+        response_record("https://a.cz/broken", broken.encode()),
+    ])
+    cfg = MineConfig(langs=["cs"], read={"max_page_bytes": 20_000_000})
+    summary = run_mine([warc], tmp_path / "out", cfg)
+    assert summary["dropped_by_reason"]["alt_oversized"] == 1
+    assert summary["dropped_by_reason"]["binary_content"] == 1
+    assert summary["kept_by_lang"]["cs"] >= 1
+    excluded = rows(tmp_path / "out" / "excluded", "*.parquet")
+    assert max(len(r["alt_text"] or "") for r in excluded) <= 1000
+
+
+def test_a_language_added_by_config_is_mined(tmp_path):
+    from mella.warcpack import response_record, write_warc_gz
+
+    page = ('<html lang="sk"><body><img alt="Pohľad na Bratislavský hrad a Dunaj počas letného večera" src="/h.jpg">'
+            '</body></html>')
+    warc = write_warc_gz(tmp_path / "sk.warc.gz", [response_record("https://www.sme.sk/a", page.encode())])
+    cfg = MineConfig(langs=["sk"], languages={"sk": {"name": "Slovak", "scripts": ["Latn"], "lid_labels": ["sk"],
+                                                      "cctlds": ["sk"]}})
+    summary = run_mine([warc], tmp_path / "out", cfg)
+    assert summary["kept_by_lang"] == {"sk": 1}

@@ -113,3 +113,9 @@ def test_pair_records_get_the_same_url_checks():
     kept = list(step.run(iter(docs), 0, 1))
     assert [d.media[0].url for d in kept] == ["https://upload.wikimedia.org/a.jpg", "https://vi.wikipedia.org/wiki/c.jpg"]
     assert sink.reasons() == ["svg_image", "bad_image_url", "empty_text"]
+
+
+def test_placeholder_without_a_real_url_is_named():
+    _, sink = extract('<img alt="Karlův most" src="/static/img/blank.gif">'
+                      '<img alt="Vltava" src="https://cdn.cz/lazy-placeholder.png">')
+    assert sink.reasons() == ["placeholder_only", "placeholder_only"]

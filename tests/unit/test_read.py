@@ -132,3 +132,10 @@ def test_arrow_columns_from_python_values():
     assert strings.to_pylist() == ["a", None, "Žluťoučký kůň", "", "한국어"]
     assert to_arrow([1.5, None], "float32").to_pylist() == [1.5, None]
     assert to_arrow([None, 7, 2**20], "int32").to_pylist() == [None, 7, 2**20]
+
+
+def test_bad_content_encodings_are_named(tmp_path):
+    recs = [response_record("https://a.cz/c", b"\x1f\x8b\x08\x00garbage", extra_http_headers="Content-Encoding: gzip\r\n"),
+            response_record("https://a.cz/b", b"<html></html>", extra_http_headers="Content-Encoding: br\r\n")]
+    docs, sink = read([write_warc_gz(tmp_path / "enc.warc.gz", recs)])
+    assert docs == [] and sink.reasons() == ["corrupt_content_encoding", "unsupported_content_encoding"]

@@ -42,3 +42,13 @@ def test_cyrillic_serbian_needs_no_page(languages):
     doc = record("Поглед на Калемегдан и ушће Саве у Дунав")
     kept = run_steps([LanguageAnnotator(languages), LanguageFilter(languages, exclusion_writer=sink)], [doc])
     assert kept and doc.metadata["lid.lang"] == "sr" and doc.metadata["lid.script"] == "Cyrl"
+
+
+def test_a_script_not_configured_for_the_language_is_named():
+    from mella.languages import build_table, resolve_langs
+
+    cyrillic_only = resolve_langs(["sr"], build_table({"sr": {"scripts": ["Cyrl"]}}))
+    sink = ListSink()
+    doc = record(ALT, page__url="https://www.b92.rs/foto")
+    run_steps([LanguageAnnotator(cyrillic_only), LanguageFilter(cyrillic_only, exclusion_writer=sink)], [doc])
+    assert sink.reasons() == ["wrong_script"]
