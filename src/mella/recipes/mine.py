@@ -140,21 +140,26 @@ def _atomic_json(path: Path, obj) -> None:
 
 
 def summarise(out: Path) -> dict:
-    """Counts per language and per drop reason, summed over the per-task stats files datatrove saved
-    (its own merged stats.json covers only the tasks run by the last invocation, not resumed ones)."""
+    """Counts per language and per drop reason from datatrove's per-task stats files, merged with
+    datatrove's PipelineStats (its own merged stats.json covers only the tasks of the last invocation,
+    not the ones a resumed run skipped)."""
+    from datatrove.utils.stats import PipelineStats
+
     kept: dict[str, int] = {}
     dropped: dict[str, dict[str, int]] = {}
     reasons: dict[str, int] = {}
     steps: dict[str, dict[str, int]] = {}
-    for stats_file in sorted((out / "logs").glob("*/stats/*.json")):
-        for step in json.loads(stats_file.read_text(encoding="utf-8")):  # datatrove's per-task stats
+    for stage in sorted(p for p in (out / "logs").iterdir() if (p / "stats").is_dir()):
+        per_task = [PipelineStats.from_json(json.loads(f.read_text(encoding="utf-8")))
+                    for f in sorted((stage / "stats").glob("*.json"))]
+        merged = json.loads(sum(per_task, start=PipelineStats()).to_json())
+        for step in merged:
             counters = steps.setdefault(step["name"], {})
             for key, metric in step.get("stats", {}).items():
                 n = int(metric["total"] if isinstance(metric, dict) else metric)
                 counters[key] = counters.get(key, 0) + n
-                if key.startswith("kept:") and stats_file.parent.parent.name != "stage1":
-                    lang = key[5:]
-                    kept[lang] = kept.get(lang, 0) + n
+                if key.startswith("kept:") and stage.name != "stage1":
+                    kept[key[5:]] = kept.get(key[5:], 0) + n
                 elif key.startswith("excluded:"):
                     lang, reason = key.removeprefix("excluded:").rsplit(":", 1)
                     dropped.setdefault(lang, {})[reason] = dropped.setdefault(lang, {}).get(reason, 0) + n
