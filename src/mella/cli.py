@@ -62,6 +62,34 @@ def mine(
     typer.echo(f"dropped: {out}/excluded/   stats: {out}/stats.json   card: {out}/README.md")
 
 
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: culture (keywords) x language (METEOR, BLEU, ...).")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("score")
+def eval_score(
+    lang: str = typer.Option(..., help="target language, optionally with script: cs, ko, sr-Latn"),
+    hyp: Path = typer.Option(..., help="model outputs, one per line"),
+    ref: Path = typer.Option(..., help="references, line-aligned with --hyp"),
+    keywords: Optional[Path] = typer.Option(None, help='JSONL, one {"keywords": [...]} per line'),
+) -> None:
+    """Score line-aligned outputs against references; prints one JSON object (0-100 scales)."""
+    from mella.eval.metrics import score_corpus
+
+    hyps = hyp.read_text(encoding="utf-8").splitlines()
+    refs = ref.read_text(encoding="utf-8").splitlines()
+    kw_lists = None
+    if keywords is not None:
+        kw_lists = [json.loads(line).get("keywords", []) for line in keywords.read_text(encoding="utf-8").splitlines()
+                    if line.strip()]
+    try:
+        result = score_corpus(hyps, refs, lang, kw_lists)
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result, ensure_ascii=False))
+
+
 def main() -> None:
     app()
 

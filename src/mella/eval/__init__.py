@@ -1,0 +1,1 @@
+"""Evaluation: culture (keyword accuracy) x language (METEOR, BLEU, ROUGE-L, chrF, language fidelity)."""

@@ -1,0 +1,150 @@
+"""Corpus metrics, each a small function over line-aligned outputs and references (scores 0..100).
+
+Tokenization per language is documented in docs/metrics.md and implemented in mella.eval.tokenize.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from mella.eval.keywords import KeywordMatcher, stemmer
+from mella.eval.meteor import sentence_meteor
+from mella.eval.tokenize import MellaTokenizer, normalised_words
+
+NO_SPACE_LANGS = {"th", "lo", "km", "my"}
+
+
+def base_lang(lang: str) -> str:
+    return lang.split("-")[0]
+
+
+@cache
+def bleu_tokenizer(lang: str) -> str:
+    """sacrebleu tokenizer: characters where words are not space-separated, Korean morphemes (ko-mecab)
+    when installed else characters, language-neutral Unicode rules (intl) elsewhere, 13a for English."""
+    lang = base_lang(lang)
+    if lang in NO_SPACE_LANGS:
+        return "char"
+    if lang == "ko":
+        try:
+            from sacrebleu.tokenizers.tokenizer_ko_mecab import TokenizerKoMecab
+
+            TokenizerKoMecab()
+            return "ko-mecab"
+        except Exception:  # noqa: BLE001 - missing mecab-ko or its dictionary
+            return "char"
+    if lang in ("zh", "ja"):
+        return "zh" if lang == "zh" else "char"
+    return "13a" if lang == "en" else "intl"
+
+
+def bleu(hyps: list[str], refs: list[str], lang: str) -> float:
+    import sacrebleu
+
+    return sacrebleu.corpus_bleu(hyps, [refs], tokenize=bleu_tokenizer(lang)).score
+
+
+def chrf(hyps: list[str], refs: list[str], lang: str) -> float:
+    import sacrebleu
+
+    return sacrebleu.corpus_chrf(hyps, [refs]).score
+
+
+def rouge_l(hyps: list[str], refs: list[str], lang: str) -> float:
+    """Mean sentence ROUGE-L F1 (rouge-score) over mella's tokens for the language."""
+    from rouge_score.rouge_scorer import RougeScorer
+
+    scorer = RougeScorer(["rougeL"], tokenizer=MellaTokenizer(base_lang(lang)))
+    scores = [scorer.score(ref, hyp)["rougeL"].fmeasure for hyp, ref in zip(hyps, refs)]
+    return 100 * sum(scores) / len(scores) if scores else 0.0
+
+
+@cache
+def english_synonyms():
+    """WordNet synonyms when NLTK's WordNet corpus is installed locally, else None (exact + stem)."""
+    try:
+        from nltk.corpus import wordnet
+
+        wordnet.ensure_loaded()
+    except (LookupError, ImportError, OSError):
+        return None
+
+    def synonyms(word: str) -> set[str]:
+        return {lemma.name() for synset in wordnet.synsets(word) for lemma in synset.lemmas()
+                if "_" not in lemma.name()}
+
+    return synonyms
+
+
+def meteor_stages(lang: str) -> str:
+    stages = ["exact"]
+    if stemmer(base_lang(lang)) is not None:
+        stages.append("stem")
+    if base_lang(lang) == "en" and english_synonyms() is not None:
+        stages.append("synonym")
+    return "+".join(stages)
+
+
+def meteor(hyps: list[str], refs: list[str], lang: str) -> float:
+    lang = base_lang(lang)
+    stem = stemmer(lang)
+    synonyms = english_synonyms() if lang == "en" else None
+    scores = [sentence_meteor(normalised_words(h, lang), normalised_words(r, lang), stem=stem, synonyms=synonyms)
+              for h, r in zip(hyps, refs)]
+    return 100 * sum(scores) / len(scores) if scores else 0.0
+
+
+def keyword_accuracy(hyps: list[str], keyword_lists: list[list[str]], lang: str) -> float | None:
+    """Mean over items (with at least one keyword) of the share of keywords the output names."""
+    matcher = KeywordMatcher(lang)
+    scores = [s for s in (matcher.accuracy(h, kws) for h, kws in zip(hyps, keyword_lists)) if s is not None]
+    return 100 * sum(scores) / len(scores) if scores else None
+
+
+def in_language(text: str, lang: str) -> bool:
+    """Is ``text`` in the target language and script? ``lang`` may name a script: ``sr-Latn``."""
+    from mella.languages import default_table
+    from mella.lid import ScriptRestrictedLid
+
+    code, _, want_script = lang.partition("-")
+    target = default_table().get(code)
+    result = _lid()(text)
+    scripts = [want_script] if want_script else (target.scripts if target else [])
+    if scripts and result.script not in scripts:
+        return False
+    accepted = set(target.lid_labels + target.confusable.get(result.script, [])) if target else {code}
+    return result.label in accepted
+
+
+@cache
+def _lid():
+    from mella.lid import ScriptRestrictedLid
+
+    return ScriptRestrictedLid()
+
+
+def lang_fidelity(hyps: list[str], lang: str) -> float:
+    return 100 * sum(in_language(h, lang) for h in hyps) / len(hyps) if hyps else 0.0
+
+
+def score_corpus(hyps: list[str], refs: list[str], lang: str,
+                 keyword_lists: list[list[str]] | None = None) -> dict:
+    """All metrics for line-aligned outputs and references."""
+    if len(hyps) != len(refs):
+        raise ValueError(f"{len(hyps)} outputs but {len(refs)} references: files must be line-aligned")
+    result = {
+        "lang": lang,
+        "n": len(hyps),
+        "bleu": bleu(hyps, refs, lang),
+        "chrf": chrf(hyps, refs, lang),
+        "rouge_l": rouge_l(hyps, refs, lang),
+        "meteor": meteor(hyps, refs, lang),
+        "lang_fidelity": lang_fidelity(hyps, lang),
+        "bleu_tokenize": bleu_tokenizer(lang),
+        "meteor_stages": meteor_stages(lang),
+    }
+    if keyword_lists is not None:
+        if len(keyword_lists) != len(hyps):
+            raise ValueError(f"{len(keyword_lists)} keyword lines but {len(hyps)} outputs")
+        result["keyword_acc"] = keyword_accuracy(hyps, keyword_lists, lang)
+    return result

@@ -1,0 +1,83 @@
+"""Word tokenization per language, the one every word-level metric here uses (docs/metrics.md).
+
+- th: pythainlp ``newmm`` dictionary segmentation (Thai has no spaces between words)
+- ko: kiwipiepy morphemes (Korean words carry particles and endings: 후보가 -> 후보 + 가)
+- everything else (ar, cs, hu, ru, sr, vi, en, ...): Unicode word rules (runs of letters/digits, with
+  inner apostrophes and hyphens), after NFC normalisation. Vietnamese words are then its syllables.
+Case folding is separate (``normalise``) so that keyword extraction can still see capitals.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+_WORD = re.compile(r"\w+(?:['’\-]\w+)*")
+_ARABIC_MARKS = re.compile("[\u064b-\u0652\u0670\u0640]")  # harakat, dagger alif, tatweel
+_ALEF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ة": "ه"})
+
+
+class MissingDependency(ImportError):
+    pass
+
+
+@cache
+def _kiwi():
+    try:
+        from kiwipiepy import Kiwi
+    except ImportError:
+        raise MissingDependency("Korean tokenization needs kiwipiepy: pip install 'mella[eval]'") from None
+    return Kiwi()
+
+
+def _thai_words(text: str) -> list[str]:
+    try:
+        from pythainlp.tokenize import word_tokenize
+    except ImportError:
+        raise MissingDependency("Thai tokenization needs pythainlp: pip install 'mella[eval]'") from None
+    return [w for w in word_tokenize(text, engine="newmm", keep_whitespace=False) if _WORD.search(w)]
+
+
+def words(text: str, lang: str) -> list[str]:
+    """Surface words of ``text`` in language ``lang`` (case kept)."""
+    text = unicodedata.normalize("NFC", text)
+    if lang == "th":
+        return _thai_words(text)
+    if lang == "ko":
+        return [tok.form for tok in _kiwi().tokenize(text) if _WORD.search(tok.form)]
+    return _WORD.findall(text)
+
+
+def tagged_words(text: str, lang: str) -> list[tuple[str, str, bool]]:
+    """(word, tag, joined to the previous word without a space); tags only for Korean (kiwi's)."""
+    if lang == "ko":
+        out, end = [], -1
+        for tok in _kiwi().tokenize(unicodedata.normalize("NFC", text)):
+            if _WORD.search(tok.form):
+                out.append((tok.form, tok.tag, tok.start == end))
+            end = tok.start + tok.len
+        return out
+    return [(w, "", False) for w in words(text, lang)]
+
+
+def normalise(word: str, lang: str) -> str:
+    """Comparison form of a word: case-folded; Arabic without vowel marks and with unified alef/ya."""
+    word = word.casefold()
+    if lang == "ar":
+        word = _ARABIC_MARKS.sub("", word).translate(_ALEF)
+    return word
+
+
+def normalised_words(text: str, lang: str) -> list[str]:
+    return [normalise(w, lang) for w in words(text, lang)]
+
+
+class MellaTokenizer:
+    """The ``tokenizer`` rouge-score accepts: ``tokenize(text) -> list[str]``."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def tokenize(self, text: str) -> list[str]:
+        return normalised_words(text, self.lang)
