@@ -90,6 +90,78 @@ def eval_score(
     typer.echo(json.dumps(result, ensure_ascii=False))
 
 
+@eval_app.command("build")
+def eval_build(
+    out: Path = typer.Option(..., "--out", "-o", help="directory for the task YAML + JSONL files"),
+    mined: Optional[Path] = typer.Option(None, help="a `mella mine` output: culture tasks from held-out records"),
+    share: float = typer.Option(0.05, help="share of mined records held out (by a hash of their id)"),
+    per_lang: Optional[int] = typer.Option(None, help="at most this many items per language"),
+    wit: Optional[Path] = typer.Option(None, help="WIT-style JSONL (image_url, caption_reference_description, language)"),
+    wit_kind: str = typer.Option("culture", help="culture or language tasks from --wit"),
+    multi30k: Optional[Path] = typer.Option(None, help="Multi30K captions file (.txt or .gz), with --images-list"),
+    images_list: Optional[Path] = typer.Option(None, help="Multi30K image split file (one file name per line)"),
+    lang: Optional[str] = typer.Option(None, help="language of --multi30k captions"),
+) -> None:
+    """Build benchmark tasks (YAML + JSONL) from mella records and existing caption sets."""
+    from mella.eval import build
+
+    written: list[Path] = []
+    if mined is not None:
+        written += build.culture_from_mined(mined, out, share, per_lang)
+    if wit is not None:
+        written += build.from_wit(wit, out, per_lang, wit_kind)
+    if multi30k is not None:
+        if images_list is None or lang is None:
+            typer.echo("error: --multi30k needs --images-list and --lang", err=True)
+            raise typer.Exit(2)
+        written.append(build.from_multi30k(multi30k, images_list, lang, out, limit=per_lang))
+    if not written:
+        typer.echo("error: nothing to build: give --mined, --wit or --multi30k", err=True)
+        raise typer.Exit(2)
+    for path in written:
+        typer.echo(str(path))
+
+
+@eval_app.command("run")
+def eval_run(
+    task: list[Path] = typer.Option(..., "--task", "-t", help="task YAML (repeatable)"),
+    out: Path = typer.Option(..., "--out", "-o", help="run directory (rerun to resume)"),
+    backend: str = typer.Option("openai", help="openai | transformers | dummy (tests only)"),
+    model: str = typer.Option(..., help="model name on the server, or a local model directory"),
+    base_url: str = typer.Option("http://127.0.0.1:8000/v1", help="OpenAI-compatible server (openai backend)"),
+    batch_size: int = typer.Option(8),
+    max_new_tokens: int = typer.Option(256),
+    no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the generation cache"),
+) -> None:
+    """Generate outputs for tasks with a model; saves raw outputs per task."""
+    from mella.eval.runner import run_tasks
+
+    kwargs = {"model": model, "max_new_tokens": max_new_tokens}
+    if backend == "openai":
+        kwargs["base_url"] = base_url
+    try:
+        summary = run_tasks(task, out, backend, batch_size=batch_size, use_cache=not no_cache,
+                            log=typer.echo, **kwargs)
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    failed = sum(s["errors"] for s in summary.values())
+    typer.echo(f"outputs: {out}/" + (f"  ({failed} failed: rerun to retry them)" if failed else ""))
+
+
+@eval_app.command("report")
+def eval_report(
+    runs: list[Path] = typer.Argument(..., help="run directories; the first is the baseline for deltas"),
+    out: Path = typer.Option(..., "--out", "-o", help="report directory"),
+    bootstrap: int = typer.Option(1000, help="bootstrap resamples for the intervals"),
+) -> None:
+    """Per-language scores, deltas, culture x language quadrant, examples: Markdown, HTML, PNG."""
+    from mella.eval.report import build_report
+
+    build_report(runs, out, bootstrap)
+    typer.echo(f"report: {out}/report.html  {out}/report.md  {out}/quadrant.png  {out}/scores.json")
+
+
 def main() -> None:
     app()
 

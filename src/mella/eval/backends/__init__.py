@@ -1,0 +1,37 @@
+"""Generation backends, chosen by name; imported only when used (``import mella`` never imports torch)."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+REGISTRY = {
+    "openai": "mella.eval.backends.openai_compat:OpenAICompatGenerator",
+    "transformers": "mella.eval.backends.hf:TransformersGenerator",
+    "dummy": "mella.eval.backends.dummy:DummyGenerator",
+}
+
+
+@dataclass
+class Request:
+    """One generation: an image (local path, http(s) URL or data: URL) and an instruction."""
+
+    image: str
+    prompt: str
+    lang: str
+
+
+class GenerationError(RuntimeError):
+    """A request that failed after retries; ``kind`` names the failure (timeout, http_503, ...)."""
+
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+def get_generator(name: str, **kwargs):
+    """Instantiate the backend ``name``; an unknown name lists the known ones."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown backend {name!r}; known: {sorted(REGISTRY)}")
+    module, _, cls = REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module), cls)(**kwargs)
