@@ -92,7 +92,7 @@ def quadrant_points(runs: list[dict]) -> list[dict]:
             if "culture" not in entry:
                 continue
             proxy = "language" not in entry
-            points.append({"run": run["run"], "lang": lang, "culture": entry["culture"],
+            points.append({"run": run["run"], "dummy": run["dummy"], "lang": lang, "culture": entry["culture"],
                            "language": entry.get("language", entry.get("fidelity", 0.0)), "proxy": proxy})
     return points
 
@@ -105,13 +105,14 @@ def plot_quadrant(points: list[dict], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 6), dpi=110)
     runs = sorted({p["run"] for p in points})
+    dummy = {p["run"] for p in points if p.get("dummy")}
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for n, run in enumerate(runs):
         pts = [p for p in points if p["run"] == run]
         for p in pts:
             ax.scatter(p["language"], p["culture"], s=60, color=colors[n % len(colors)],
                        facecolors="none" if p["proxy"] else colors[n % len(colors)],
-                       label=run if p is pts[0] else None)
+                       label=(f"{run} (DUMMY backend)" if run in dummy else run) if p is pts[0] else None)
             ax.annotate(p["lang"], (p["language"], p["culture"]), textcoords="offset points", xytext=(5, 4),
                         fontsize=9)
     ax.axvline(50, color="grey", lw=0.8, ls="--")
@@ -119,8 +120,8 @@ def plot_quadrant(points: list[dict], path: Path) -> None:
     for x, y, text in ((75, 95, "thick: fluent and knowing"), (75, 5, "thin: fluent, blind to culture"),
                        (25, 95, "knowing, not fluent"), (25, 5, "neither")):
         ax.text(x, y, text, ha="center", va="center", fontsize=8, color="grey")
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, 100)
+    ax.set_xlim(-3, 103)
+    ax.set_ylim(-3, 103)
     ax.set_xlabel("language score (METEOR on language task; hollow: language fidelity)")
     ax.set_ylabel("culture score (keyword accuracy on native alt-text)")
     ax.legend(loc="center left", fontsize=8)
