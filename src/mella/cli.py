@@ -62,6 +62,42 @@ def mine(
     typer.echo(f"dropped: {out}/excluded/   stats: {out}/stats.json   card: {out}/README.md")
 
 
+@app.command()
+def fetch(
+    in_dir: Path = typer.Argument(..., help="a `mella mine` output directory"),
+    out: Path = typer.Option(..., "--out", "-o", help="output directory (rerun the same command to resume)"),
+    concurrency: Optional[int] = typer.Option(None, help="download threads per worker"),
+    workers: Optional[int] = typer.Option(None, help="parallel processes"),
+    allow_private: bool = typer.Option(False, "--allow-private",
+                                       help="allow private/loopback addresses (tests, intranets)"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (defaults < YAML < flags)"),
+    set_: list[str] = typer.Option([], "--set", help="override any config key: --set min_side=128"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Fetch, validate and deduplicate the images of mined records: webdataset tars + Parquet."""
+    from mella.config import FetchConfig, load_config
+
+    overrides = {"concurrency": concurrency, "workers": workers, "allow_private": True if allow_private else None}
+    cfg = load_config(FetchConfig, config, overrides, set_)
+    _quiet_logs(verbose)
+    from mella.recipes.common import IncompleteRun
+    from mella.recipes.fetch import run_fetch
+
+    try:
+        summary = run_fetch(in_dir, out, cfg)
+    except (ValueError, FileNotFoundError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    except IncompleteRun as e:
+        typer.echo(f"incomplete: {e}", err=True)
+        raise typer.Exit(3) from None
+    typer.echo(f"images: {summary['kept_total']} kept, {summary['dropped_total']} dropped")
+    for reason, n in list(summary["dropped_by_reason"].items())[:12]:
+        typer.echo(f"  {reason:28s} {n}")
+    typer.echo(f"webdataset: {out}/webdataset/   parquet: {out}/train-*.parquet   dropped: {out}/excluded/   "
+               f"stats: {out}/stats.json")
+
+
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: culture (keywords) x language (METEOR, BLEU, ...).")
 app.add_typer(eval_app, name="eval")
 

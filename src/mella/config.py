@@ -94,3 +94,31 @@ def load_config(model: type[BaseModel], yaml_path: Path | None = None, overrides
         dotted, raw = item.split("=", 1)
         _set_path(tree, dotted.strip(), yaml.safe_load(raw))
     return model.model_validate(tree)
+
+
+class FetchConfig(_Strict):
+    """`mella fetch`: network, image checks, dedup and output (docs/images.md)."""
+
+    workers: int = 1
+    concurrency: int = 16  # threads per worker
+    per_host: int = 4  # requests in flight to one host
+    timeout: float = 10.0
+    retries: int = 2
+    backoff: float = 0.5
+    max_bytes: int = 20_000_000
+    max_redirects: int = 3
+    allow_private: bool = False
+    allowed_networks: list[str] = Field(default_factory=list)  # CIDRs allowed although private
+    honour_robots_header: bool = True
+    warc_first: bool = True
+    min_side: int = 64
+    max_aspect: float = 5.0
+    max_pixels: int = 50_000_000
+    allow_animated: bool = False
+    max_side: int | None = 1024
+    encode_format: str = "JPEG"
+    quality: int = 90
+    phash_distance: int = 3
+    shard_records: int = 1000  # records per fetch task (the unit of resumption)
+    records_per_tar: int = 10_000
+    write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))

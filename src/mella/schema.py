@@ -30,3 +30,20 @@ MINED_COLUMNS: list[tuple[str, str, str | None]] = [
 EXCLUDED_COLUMNS: list[tuple[str, str, str | None]] = [("reason", "string", "filter_reason")] + MINED_COLUMNS
 
 EXCLUDED_TEXT_CAP = 1000  # excluded records keep at most this many characters of any text field
+
+# fetched images: the mined columns + what the fetch step measured + the image bytes
+IMAGE_COLUMNS: list[tuple[str, str, str | None]] = MINED_COLUMNS + [
+    ("status", "string", "img.status"),
+    ("error", "string", "img.error"),
+    ("image_source", "string", "img.source"),
+    ("image_format", "string", "img.format"),
+    ("image_ext", "string", "img.ext"),
+    ("width", "int32", "img.width"),
+    ("height", "int32", "img.height"),
+    ("orig_width", "int32", "img.orig_width"),
+    ("orig_height", "int32", "img.orig_height"),
+    ("sha256", "string", "img.sha256"),
+    ("phash", "string", "img.phash"),
+    ("image", "binary", None),
+]
+IMAGE_EXCLUDED_COLUMNS = [("reason", "string", "filter_reason")] + [c for c in IMAGE_COLUMNS if c[0] != "image"]

@@ -51,3 +51,17 @@ def test_minhash_estimates_jaccard():
     b = f.signature("Hlavní nádraží v Brně bude mít novou halu pro cestující")
     c = f.signature("Festival světla v Ostravě přilákal tisíce návštěvníků")
     assert (a == b).all() and (a == c).mean() < 0.1
+
+
+def test_phash_equals_imagehash():
+    imagehash = __import__("pytest").importorskip("imagehash")
+    from PIL import Image
+
+    from mella.images.validate import phash_hex
+
+    rng = np.random.default_rng(0)
+    for n in range(5):
+        arr = (rng.random((90 + 10 * n, 160, 3)) * 255).astype("uint8")
+        arr[: 40 + n] //= 3
+        img = Image.fromarray(arr)
+        assert phash_hex(img) == str(imagehash.phash(img))

@@ -8,12 +8,11 @@ Completion markers (``DIR/logs/...``) make a rerun skip finished tasks; outputs 
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 from pathlib import Path
 
 from mella.config import MineConfig
+from mella.recipes.common import IncompleteRun, atomic_json, check_same_job, run_all, summarise  # noqa: F401
 from mella.languages import build_table, resolve_langs
 from mella.schema import EXCLUDED_COLUMNS, MINED_COLUMNS
 
@@ -80,95 +79,29 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     resolve_langs(cfg.langs, build_table(cfg.languages))  # fail early on unknown languages
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _check_same_job(out, files, cfg)
+    check_same_job(out, [str(f.resolve()) for f in files], cfg.model_dump(exclude={"workers"}))
     excluded_dir = out / "excluded"
     workers = max(1, cfg.workers)
     if len(files) == 1 or workers == 1:
         sink = _writer(excluded_dir, cfg, "excluded", excluded=True)
         pipeline = mining_steps(files, cfg, sink) + _near_dedup(cfg, sink) + [_writer(out, cfg, KEPT_PREFIX)]
-        _run_all(LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(out / "logs" / "mine")))
+        run_all(LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(out / "logs" / "mine")))
     else:
         stage1 = out / "_stage1"
         sink = _writer(excluded_dir, cfg, "excluded-s1", excluded=True)
         steps1 = mining_steps(files, cfg, sink, exact_dedup=False) + [_writer(stage1, cfg, "stage1")]
-        _run_all(LocalPipelineExecutor(steps1, tasks=len(files), workers=min(workers, len(files)),
+        run_all(LocalPipelineExecutor(steps1, tasks=len(files), workers=min(workers, len(files)),
                                        logging_dir=str(out / "logs" / "stage1")))
         from mella.steps.staged import StagedParquetReader
 
         sink2 = _writer(excluded_dir, cfg, "excluded-dedup", excluded=True)
         steps2 = ([StagedParquetReader(stage1, "stage1")] + _exact_dedup(cfg, sink2) + _near_dedup(cfg, sink2)
                   + [_writer(out, cfg, KEPT_PREFIX)])
-        _run_all(LocalPipelineExecutor(steps2, tasks=1, workers=1, logging_dir=str(out / "logs" / "stage2")))
+        run_all(LocalPipelineExecutor(steps2, tasks=1, workers=1, logging_dir=str(out / "logs" / "stage2")))
         shutil.rmtree(stage1, ignore_errors=True)
     from mella.report.card import write_card
 
     summary = summarise(out)
-    _atomic_json(out / "stats.json", summary)
+    atomic_json(out / "stats.json", summary)
     write_card(out, summary, resolve_langs(cfg.langs, build_table(cfg.languages)), [str(f) for f in files])
     return summary
-
-
-class IncompleteRun(RuntimeError):
-    """Some tasks did not finish (a worker died); rerunning the same command resumes them."""
-
-
-def _run_all(executor) -> None:
-    executor.run()
-    missing = executor.get_incomplete_ranks(skip_completed=True)
-    if missing:
-        raise IncompleteRun(f"{len(missing)} of {executor.world_size} tasks did not complete (a worker process "
-                            f"died?); rerun the same command to resume them. Logs: {executor.logging_dir.path}")
-
-
-def _check_same_job(out: Path, files: list[Path], cfg: MineConfig) -> None:
-    """A rerun into the same DIR resumes; a different job into it is refused (it would mix outputs)."""
-    job = {"inputs": [str(f.resolve()) for f in files], "config": cfg.model_dump(exclude={"workers"})}
-    path = out / "job.json"
-    if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8"))
-        if previous != job:
-            raise ValueError(f"{out} holds the output of a different job (inputs or config differ); "
-                             "use a new --out directory or delete this one")
-    else:
-        _atomic_json(path, job)
-
-
-def _atomic_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def summarise(out: Path) -> dict:
-    """Counts per language and per drop reason from datatrove's per-task stats files, merged with
-    datatrove's PipelineStats (its own merged stats.json covers only the tasks of the last invocation,
-    not the ones a resumed run skipped)."""
-    from datatrove.utils.stats import PipelineStats
-
-    kept: dict[str, int] = {}
-    dropped: dict[str, dict[str, int]] = {}
-    reasons: dict[str, int] = {}
-    steps: dict[str, dict[str, int]] = {}
-    for stage in sorted(p for p in (out / "logs").iterdir() if (p / "stats").is_dir()):
-        per_task = [PipelineStats.from_json(json.loads(f.read_text(encoding="utf-8")))
-                    for f in sorted((stage / "stats").glob("*.json"))]
-        merged = json.loads(sum(per_task, start=PipelineStats()).to_json())
-        for step in merged:
-            counters = steps.setdefault(step["name"], {})
-            for key, metric in step.get("stats", {}).items():
-                n = int(metric["total"] if isinstance(metric, dict) else metric)
-                counters[key] = counters.get(key, 0) + n
-                if key.startswith("kept:") and stage.name != "stage1":
-                    kept[key[5:]] = kept.get(key[5:], 0) + n
-                elif key.startswith("excluded:"):
-                    lang, reason = key.removeprefix("excluded:").rsplit(":", 1)
-                    dropped.setdefault(lang, {})[reason] = dropped.setdefault(lang, {}).get(reason, 0) + n
-                    reasons[reason] = reasons.get(reason, 0) + n
-    return {
-        "kept_total": sum(kept.values()),
-        "kept_by_lang": dict(sorted(kept.items(), key=lambda kv: -kv[1])),
-        "dropped_total": sum(reasons.values()),
-        "dropped_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
-        "dropped_by_lang": {k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in sorted(dropped.items())},
-        "steps": steps,
-    }

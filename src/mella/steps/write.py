@@ -17,7 +17,7 @@ from datatrove.pipeline.base import PipelineStep
 from mella.schema import EXCLUDED_TEXT_CAP
 from mella.steps.base import record_lang
 
-_ARROW_TYPES = {"string": "string", "float32": "float32", "int32": "int32", "int64": "int64"}
+_ARROW_TYPES = {"string": "string", "binary": "binary", "float32": "float32", "int32": "int32", "int64": "int64"}
 _NUMPY_TYPES = {"float32": "float32", "int32": "int32", "int64": "int64"}
 
 
@@ -31,12 +31,19 @@ def to_arrow(values: list, typ: str):
     valid = np.fromiter((v is not None for v in values), dtype=bool, count=n)
     null_count = n - int(valid.sum())
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if null_count else None
-    if typ == "string":
-        encoded = [v.encode("utf-8", "replace") if isinstance(v, str) else (b"" if v is None else str(v).encode())
-                   for v in values]
-        offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:], dtype=np.int32)
-        return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+    if typ in ("string", "binary"):
+        if typ == "string":
+            encoded = [v.encode("utf-8", "replace") if isinstance(v, str) else (b"" if v is None else str(v).encode())
+                       for v in values]
+        else:
+            encoded = [b"" if v is None else bytes(v) for v in values]
+        sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
+        large = int(sizes.sum()) >= 2**31 - 1  # int32 offsets overflow past 2 GiB in one batch
+        offsets = np.zeros(n + 1, dtype=np.int64 if large else np.int32)
+        np.cumsum(sizes, out=offsets[1:], dtype=offsets.dtype)
+        arrow_type = {("string", False): pa.string(), ("string", True): pa.large_string(),
+                      ("binary", False): pa.binary(), ("binary", True): pa.large_binary()}[(typ, large)]
+        return pa.Array.from_buffers(arrow_type, n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
                                      null_count=null_count)
     dtype = _NUMPY_TYPES[typ]
     data = np.fromiter((0 if v is None else v for v in values), dtype=dtype, count=n)
@@ -64,10 +71,11 @@ class ParquetShardWriter(PipelineStep):
         self.batch_rows = batch_rows
         self.compression = compression
         self.excluded = excluded  # exclusion sink: caps long texts (counting is done by the dropping steps)
-        # a row = (id, text, image url, *metadata values); flush reorders it into the schema's columns
+        # a row = (id, text, image url, image bytes, *metadata values); flush reorders it into the schema
         self._meta_keys = [key for _, _, key in columns if key is not None]
-        fields = {"id": 0, "alt_text": 1, "image_url": 2}
-        meta_pos = {key: 3 + i for i, key in enumerate(self._meta_keys)}
+        fields = {"id": 0, "alt_text": 1, "image_url": 2, "image": 3}
+        self._with_bytes = any(col == "image" and key is None for col, _, key in columns)
+        meta_pos = {key: 4 + i for i, key in enumerate(self._meta_keys)}
         unknown = [col for col, _, key in columns if key is None and col not in fields]
         if unknown:
             raise ValueError(f"columns {unknown} need a metadata key")
@@ -100,7 +108,9 @@ class ParquetShardWriter(PipelineStep):
         if self._rank is None:
             self._start_rank(rank)
         meta = doc.metadata
-        self._rows.append((doc.id, doc.text, doc.media[0].url if doc.media else None,
+        media = doc.media[0] if doc.media else None
+        self._rows.append((doc.id, doc.text, media.url if media else None,
+                           media.media_bytes if media is not None and self._with_bytes else None,
                            *map(meta.get, self._meta_keys)))
         if not self.excluded:
             self._kept[record_lang(meta)] += 1

@@ -1,0 +1,73 @@
+"""Helpers shared by the job recipes: completion checks, job identity, atomic JSON, stats summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+class IncompleteRun(RuntimeError):
+    """Some tasks did not finish (a worker died); rerunning the same command resumes them."""
+
+
+def run_all(executor) -> None:
+    executor.run()
+    missing = executor.get_incomplete_ranks(skip_completed=True)
+    if missing:
+        raise IncompleteRun(f"{len(missing)} of {executor.world_size} tasks did not complete (a worker process "
+                            f"died?); rerun the same command to resume them. Logs: {executor.logging_dir.path}")
+
+
+def check_same_job(out: Path, inputs: list[str], config: dict) -> None:
+    """A rerun into the same DIR resumes; a different job into it is refused (it would mix outputs)."""
+    job = {"inputs": inputs, "config": config}
+    path = out / "job.json"
+    if path.exists():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous != job:
+            raise ValueError(f"{out} holds the output of a different job (inputs or config differ); "
+                             "use a new --out directory or delete this one")
+    else:
+        atomic_json(path, job)
+
+
+def atomic_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
+    """Counts per language and per drop reason from datatrove's per-task stats files, merged with
+    datatrove's PipelineStats (its own merged stats.json covers only the tasks of the last invocation,
+    not the ones a resumed run skipped)."""
+    from datatrove.utils.stats import PipelineStats
+
+    kept: dict[str, int] = {}
+    dropped: dict[str, dict[str, int]] = {}
+    reasons: dict[str, int] = {}
+    steps: dict[str, dict[str, int]] = {}
+    for stage in sorted(p for p in (out / "logs").iterdir() if (p / "stats").is_dir()):
+        per_task = [PipelineStats.from_json(json.loads(f.read_text(encoding="utf-8")))
+                    for f in sorted((stage / "stats").glob("*.json"))]
+        merged = json.loads(sum(per_task, start=PipelineStats()).to_json())
+        for step in merged:
+            counters = steps.setdefault(step["name"], {})
+            for key, metric in step.get("stats", {}).items():
+                n = int(metric["total"] if isinstance(metric, dict) else metric)
+                counters[key] = counters.get(key, 0) + n
+                if key.startswith("kept:") and stage.name not in staging:
+                    kept[key[5:]] = kept.get(key[5:], 0) + n
+                elif key.startswith("excluded:"):
+                    lang, reason = key.removeprefix("excluded:").rsplit(":", 1)
+                    dropped.setdefault(lang, {})[reason] = dropped.setdefault(lang, {}).get(reason, 0) + n
+                    reasons[reason] = reasons.get(reason, 0) + n
+    return {
+        "kept_total": sum(kept.values()),
+        "kept_by_lang": dict(sorted(kept.items(), key=lambda kv: -kv[1])),
+        "dropped_total": sum(reasons.values()),
+        "dropped_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+        "dropped_by_lang": {k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in sorted(dropped.items())},
+        "steps": steps,
+    }
