@@ -73,7 +73,7 @@ def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
     run_all(LocalPipelineExecutor(stage1, tasks=tasks, workers=min(max(1, cfg.workers), tasks),
                                   logging_dir=str(out / "logs" / "fetch")))
     sink2 = writer(out / "excluded", "excluded-dedup", IMAGE_EXCLUDED_COLUMNS, excluded=True)
-    stage2 = [StagedParquetReader(out / "_fetched", "fetched", columns=IMAGE_COLUMNS),
+    stage2 = [StagedParquetReader(out / "_fetched", "fetched", batch_rows=64, columns=IMAGE_COLUMNS),
               ImageDedupFilter(cfg.phash_distance, exclusion_writer=sink2),
               WebDatasetWriter(out / "webdataset", "images", cfg.records_per_tar, JSON_KEYS),
               writer(out, "train", IMAGE_COLUMNS)]
