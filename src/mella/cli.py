@@ -98,6 +98,46 @@ def fetch(
                f"stats: {out}/stats.json")
 
 
+@app.command()
+def build(
+    inputs: list[Path] = typer.Argument(..., help="WARC/ARC files, HTML folders, parquet/jsonl pair tables"),
+    out: Path = typer.Option(..., "--out", "-o", help="output directory: mined/ and images/ inside"),
+    langs: Optional[str] = typer.Option(None, help="comma-separated target languages"),
+    workers: Optional[int] = typer.Option(None, help="parallel processes (both stages)"),
+    concurrency: Optional[int] = typer.Option(None, help="download threads per worker"),
+    allow_private: bool = typer.Option(False, "--allow-private", help="allow private addresses when fetching"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML with `mine:` and `fetch:` sections"),
+    set_: list[str] = typer.Option([], "--set", help="e.g. --set mine.lid.min_score=0.6 --set fetch.min_side=128"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Crawl files -> D_know: mine alt-text records, then fetch and check their images (resumable)."""
+    from mella.config import BuildConfig, load_config
+
+    overrides = {"mine.langs": langs.split(",") if langs else None, "mine.workers": workers,
+                 "fetch.workers": workers, "fetch.concurrency": concurrency,
+                 "fetch.allow_private": True if allow_private else None}
+    cfg = load_config(BuildConfig, config, overrides, set_)
+    _quiet_logs(verbose)
+    from mella.recipes.common import IncompleteRun
+    from mella.recipes.fetch import run_fetch
+    from mella.recipes.mine import run_mine
+    from mella.report.summary import format_summary
+
+    try:
+        mined = run_mine(inputs, out / "mined", cfg.mine)
+        typer.echo(format_summary(mined, cfg.mine.langs))
+        images = run_fetch(out / "mined", out / "images", cfg.fetch)
+    except (ValueError, FileNotFoundError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    except IncompleteRun as e:
+        typer.echo(f"incomplete: {e}", err=True)
+        raise typer.Exit(3) from None
+    typer.echo(f"\nimages: {images['kept_total']} kept, {images['dropped_total']} dropped "
+               f"(top: {', '.join(f'{r} {n}' for r, n in list(images['dropped_by_reason'].items())[:5])})")
+    typer.echo(f"records: {out}/mined/ (card: {out}/mined/README.md)   images: {out}/images/")
+
+
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: culture (keywords) x language (METEOR, BLEU, ...).")
 app.add_typer(eval_app, name="eval")
 

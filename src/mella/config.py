@@ -122,3 +122,10 @@ class FetchConfig(_Strict):
     shard_records: int = 1000  # records per fetch task (the unit of resumption)
     records_per_tar: int = 10_000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
+
+
+class BuildConfig(_Strict):
+    """`mella build`: mine, then fetch (each section as in its own command's config)."""
+
+    mine: MineConfig = Field(default_factory=MineConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)

@@ -284,3 +284,17 @@ def test_kill_9_mid_fetch_then_rerun_equals_an_uninterrupted_run(tmp_path, serve
     assert server.hits["/ok.jpg"] == first_shard_hits["/ok.jpg"]  # a finished shard is not downloaded again
     assert outcomes(out) == outcomes(tmp_path / "reference")
     assert not list(out.rglob(".*.tmp"))
+
+
+def test_cli_build_mines_then_fetches(tmp_path):
+    from mella.warcpack import response_record, write_warc_gz
+
+    page = '<html lang="cs"><body><img alt="Karlův most v Praze za úsvitu" src="/pic.jpg"></body></html>'.encode()
+    warc = write_warc_gz(tmp_path / "c.warc.gz", [response_record("https://nowhere.invalid/a", page),
+                                                  response_record("https://nowhere.invalid/pic.jpg", jpeg(seed=4),
+                                                                  content_type="image/jpeg")])
+    proc = subprocess.run([sys.executable, "-m", "mella.cli", "build", str(warc), "--out", str(tmp_path / "b"),
+                           "--langs", "cs", "--set", "fetch.timeout=1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "images: 1 kept" in proc.stdout
+    assert list((tmp_path / "b" / "images" / "webdataset").glob("*.tar"))
