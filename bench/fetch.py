@@ -23,6 +23,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 I2D_VENV = ROOT / "bench" / ".venv-img2dataset"
 
@@ -85,19 +88,6 @@ def serve(images: list[bytes]) -> tuple[ThreadingHTTPServer, str, dict]:
     httpd = Quiet(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}", plan
-
-
-def timed(cmd: list[str], env=None) -> tuple[float, int, str]:
-    wrapper = ("import resource,subprocess,sys,time;t=time.perf_counter();"
-               "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);w=time.perf_counter()-t;"
-               "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, sep='\\t');"
-               "print(p.stdout[-3000:]);print(p.stderr[-3000:], file=sys.stderr);sys.exit(p.returncode)")
-    proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[:3]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    head, _, rest = proc.stdout.partition("\n")
-    wall, rss = head.split("\t")
-    return float(wall), int(rss) // 1024, rest
 
 
 def ensure_img2dataset() -> Path:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "examples" / "sample-crawl.warc.gz", *sorted((ROOT / "bench" / "data").glob("*.warc.gz"))]
@@ -52,21 +52,6 @@ def build_warc(pages: int, dest: Path) -> Path:
         sep = "&" if "?" in url else "?"
         records.append(response_record(f"{url}{sep}bench={i // len(base)}", body, content_type=ctype))
     return write_warc_gz(dest, records)
-
-
-def timed(cmd: list[str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS MiB of the process tree's largest member, stdout) in a fresh wrapper."""
-    wrapper = ("import resource,subprocess,sys,time;t=time.perf_counter();"
-               "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
-               "w=time.perf_counter()-t;"
-               "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, sep='\\t');"
-               "print(p.stdout[-2000:]);sys.exit(p.returncode)")
-    proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd} failed:\n{proc.stdout}\n{proc.stderr}")
-    head, _, rest = proc.stdout.partition("\n")
-    wall, rss_kib = head.split("\t")
-    return float(wall), int(rss_kib) // 1024, rest
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -15,6 +16,21 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 @app.callback()
 def _root() -> None:
     """mella: build (mine, ...), train and evaluate MLLMs for low-resource languages."""
+
+
+@contextmanager
+def _job_errors():
+    """Bad input or config: exit 2 with the message; a run left incomplete: exit 3 (rerun resumes)."""
+    from mella.recipes.common import IncompleteRun
+
+    try:
+        yield
+    except (ValueError, FileNotFoundError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    except IncompleteRun as e:
+        typer.echo(f"incomplete: {e}", err=True)
+        raise typer.Exit(3) from None
 
 
 def _quiet_logs(verbose: bool) -> None:
@@ -46,17 +62,11 @@ def mine(
         typer.echo(json.dumps(cfg.model_dump(), indent=2, ensure_ascii=False))
         return
     _quiet_logs(verbose)
-    from mella.recipes.mine import IncompleteRun, run_mine
+    from mella.recipes.mine import run_mine
     from mella.report.summary import format_summary
 
-    try:
+    with _job_errors():
         summary = run_mine(inputs, out, cfg)
-    except (ValueError, FileNotFoundError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
-    except IncompleteRun as e:
-        typer.echo(f"incomplete: {e}", err=True)
-        raise typer.Exit(3) from None
     typer.echo(format_summary(summary, cfg.langs))
     typer.echo(f"\nrecords: {out}/  (load: datasets.load_dataset('parquet', data_dir='{out}'))")
     typer.echo(f"dropped: {out}/excluded/   stats: {out}/stats.json   card: {out}/README.md")
@@ -80,17 +90,10 @@ def fetch(
     overrides = {"concurrency": concurrency, "workers": workers, "allow_private": True if allow_private else None}
     cfg = load_config(FetchConfig, config, overrides, set_)
     _quiet_logs(verbose)
-    from mella.recipes.common import IncompleteRun
     from mella.recipes.fetch import run_fetch
 
-    try:
+    with _job_errors():
         summary = run_fetch(in_dir, out, cfg)
-    except (ValueError, FileNotFoundError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
-    except IncompleteRun as e:
-        typer.echo(f"incomplete: {e}", err=True)
-        raise typer.Exit(3) from None
     typer.echo(f"images: {summary['kept_total']} kept, {summary['dropped_total']} dropped")
     for reason, n in list(summary["dropped_by_reason"].items())[:12]:
         typer.echo(f"  {reason:28s} {n}")
@@ -118,21 +121,14 @@ def build(
                  "fetch.allow_private": True if allow_private else None}
     cfg = load_config(BuildConfig, config, overrides, set_)
     _quiet_logs(verbose)
-    from mella.recipes.common import IncompleteRun
     from mella.recipes.fetch import run_fetch
     from mella.recipes.mine import run_mine
     from mella.report.summary import format_summary
 
-    try:
+    with _job_errors():
         mined = run_mine(inputs, out / "mined", cfg.mine)
         typer.echo(format_summary(mined, cfg.mine.langs))
         images = run_fetch(out / "mined", out / "images", cfg.fetch)
-    except (ValueError, FileNotFoundError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
-    except IncompleteRun as e:
-        typer.echo(f"incomplete: {e}", err=True)
-        raise typer.Exit(3) from None
     typer.echo(f"\nimages: {images['kept_total']} kept, {images['dropped_total']} dropped "
                f"(top: {', '.join(f'{r} {n}' for r, n in list(images['dropped_by_reason'].items())[:5])})")
     typer.echo(f"records: {out}/mined/ (card: {out}/mined/README.md)   images: {out}/images/")
@@ -158,11 +154,8 @@ def eval_score(
     if keywords is not None:
         kw_lists = [json.loads(line).get("keywords", []) for line in keywords.read_text(encoding="utf-8").splitlines()
                     if line.strip()]
-    try:
+    with _job_errors():
         result = score_corpus(hyps, refs, lang, kw_lists)
-    except ValueError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(json.dumps(result, ensure_ascii=False))
 
 
@@ -215,12 +208,9 @@ def eval_run(
     kwargs = {"model": model, "max_new_tokens": max_new_tokens}
     if backend == "openai":
         kwargs["base_url"] = base_url
-    try:
+    with _job_errors():
         summary = run_tasks(task, out, backend, batch_size=batch_size, use_cache=not no_cache,
                             log=typer.echo, **kwargs)
-    except ValueError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
     failed = sum(s["errors"] for s in summary.values())
     typer.echo(f"outputs: {out}/" + (f"  ({failed} failed: rerun to retry them)" if failed else ""))
 

@@ -6,6 +6,8 @@ import codecs
 import re
 import zlib
 
+from mella.errors import NamedError
+
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]{1,40})""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.\-]{1,40})", re.I)
 # WHATWG encoding-standard aliases that matter on the web
@@ -15,12 +17,8 @@ _ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us
             "tis-620": "cp874", "iso-8859-11": "cp874", "utf8": "utf-8", "unicode": "utf-8"}
 
 
-class DecodeError(ValueError):
-    """The payload cannot be turned into text; ``reason`` is the named drop reason."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
+class DecodeError(NamedError):
+    """The payload cannot be turned into text; ``kind`` is the named drop reason."""
 
 
 def dechunk(body: bytes, limit: int) -> bytes:

@@ -104,7 +104,6 @@ def keyword_accuracy(hyps: list[str], keyword_lists: list[list[str]], lang: str)
 def in_language(text: str, lang: str) -> bool:
     """Is ``text`` in the target language and script? ``lang`` may name a script: ``sr-Latn``."""
     from mella.languages import default_table
-    from mella.lid import ScriptRestrictedLid
 
     code, _, want_script = lang.partition("-")
     target = default_table().get(code)

@@ -58,8 +58,8 @@ def request_key(backend: str, params: dict, prompt_version: int, request: Reques
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _done_ids(path: Path) -> set[str]:
-    done = set()
+def _successful_rows(path: Path):
+    """(id, output) of the rows with an output; a line cut by a crash is skipped."""
     if path.is_file():
         with open(path, encoding="utf-8") as fh:
             for line in fh:
@@ -68,8 +68,7 @@ def _done_ids(path: Path) -> set[str]:
                 except json.JSONDecodeError:
                     continue
                 if row.get("output") is not None:
-                    done.add(row["id"])
-    return done
+                    yield row["id"], row["output"]
 
 
 def run_tasks(task_paths: list[str | Path], out: str | Path, backend: str, batch_size: int = 8,
@@ -94,7 +93,7 @@ def run_tasks(task_paths: list[str | Path], out: str | Path, backend: str, batch
     summary = {}
     for task in tasks:
         outputs = out / f"{task.task}.jsonl"
-        done = _done_ids(outputs)
+        done = {item_id for item_id, _ in _successful_rows(outputs)}
         pending = [item for item in task.items() if item["id"] not in done]
         stats = {"done": len(done), "errors": 0, "cached": 0, "generated": 0}
         started = time.perf_counter()
@@ -144,15 +143,4 @@ def _generate(generator, requests: list[Request]) -> list:
 
 def read_outputs(run: Path, task: str) -> dict[str, str]:
     """Latest successful output per item id of ``task`` in run directory ``run``."""
-    found: dict[str, str] = {}
-    path = run / f"{task}.jsonl"
-    if path.is_file():
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if row.get("output") is not None:
-                    found[row["id"]] = row["output"]
-    return found
+    return dict(_successful_rows(run / f"{task}.jsonl"))

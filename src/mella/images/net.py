@@ -20,17 +20,14 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from mella import __version__
+from mella.errors import NamedError
 
 USER_AGENT = f"mella/{__version__} (+https://github.com/mella-project/mella; image-text dataset builder)"
 ROBOTS_DENY = {"noai", "noimageai", "noindex", "none"}
 
 
-class FetchError(Exception):
+class FetchError(NamedError):
     """A failed fetch; ``kind`` is the named reason (blocked_private_address, too_large, http_404...)."""
-
-    def __init__(self, kind: str, detail: str = ""):
-        super().__init__(f"{kind}: {detail}" if detail else kind)
-        self.kind = kind
 
 
 @dataclass

@@ -11,13 +11,13 @@ import io
 import warnings
 from dataclasses import dataclass
 
+from mella.errors import NamedError
+
 SUPPORTED = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"}
 
 
-class ImageRejected(Exception):
-    def __init__(self, kind: str, detail: str = ""):
-        super().__init__(f"{kind}: {detail}" if detail else kind)
-        self.kind = kind
+class ImageRejected(NamedError):
+    """An image that fails a check; ``kind`` names it (corrupt_image, too_small, decompression_bomb...)."""
 
 
 @dataclass

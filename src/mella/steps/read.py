@@ -100,7 +100,7 @@ class InputReader(DroppingStep):
         try:
             html, charset = to_utf8(body, header_charset)
         except DecodeError as e:
-            self.drop(doc, e.reason, rank)
+            self.drop(doc, e.kind, rank)
             return None
         doc.media.append(page_media(html, meta.get("page.url")))
         meta["page.charset"] = charset
@@ -168,7 +168,7 @@ class InputReader(DroppingStep):
                 body = dechunk(body, self.max_page_bytes)
             body = inflate(body, content_encoding, self.max_page_bytes)
         except DecodeError as e:
-            self.drop(Document(text="", id=doc_id, metadata=meta), e.reason, rank)
+            self.drop(Document(text="", id=doc_id, metadata=meta), e.kind, rank)
             return None
         if not mime and not _sniff_html(body):
             self.counts["skipped_not_html"] += 1
@@ -188,7 +188,7 @@ class InputReader(DroppingStep):
             if path.name.lower().endswith(".gz"):
                 raw = inflate(raw, "gzip", self.max_page_bytes)
         except DecodeError as e:
-            self.drop(Document(text="", id=doc_id, metadata=meta), e.reason, rank)
+            self.drop(Document(text="", id=doc_id, metadata=meta), e.kind, rank)
             return
         except OSError as e:
             self._file_error(path, "file_read_error", str(e), rank, 0)

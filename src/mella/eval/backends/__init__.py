@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from mella.errors import NamedError
+
 REGISTRY = {
     "openai": "mella.eval.backends.openai_compat:OpenAICompatGenerator",
     "transformers": "mella.eval.backends.hf:TransformersGenerator",
@@ -21,12 +23,8 @@ class Request:
     lang: str
 
 
-class GenerationError(RuntimeError):
+class GenerationError(NamedError):
     """A request that failed after retries; ``kind`` names the failure (timeout, http_503, ...)."""
-
-    def __init__(self, kind: str, detail: str = ""):
-        super().__init__(f"{kind}: {detail}" if detail else kind)
-        self.kind = kind
 
 
 def get_generator(name: str, **kwargs):
