@@ -134,6 +134,68 @@ def build(
     typer.echo(f"records: {out}/mined/ (card: {out}/mined/README.md)   images: {out}/images/")
 
 
+def _model_job(kind: str, in_dir: Path, out: Path, backend, model, base_url, batch_size, workers, config, set_,
+               verbose, extra: dict | None = None) -> dict:
+    from mella.config import CaptionConfig, TranslateConfig, load_config
+
+    model_cls = CaptionConfig if kind == "caption" else TranslateConfig
+    overrides = {"backend": backend, "model": model, "base_url": base_url, "batch_size": batch_size,
+                 "workers": workers} | (extra or {})
+    cfg = load_config(model_cls, config, overrides, set_)
+    if not cfg.model:
+        typer.echo("error: --model is required (a server model name or a local model directory)", err=True)
+        raise typer.Exit(2)
+    _quiet_logs(verbose)
+    from mella.recipes.ling import run_caption, run_translate
+
+    with _job_errors():
+        summary = (run_caption if kind == "caption" else run_translate)(in_dir, out, cfg)
+    typer.echo(f"{kind}: {summary['kept_total']} records, {summary['dropped_total']} dropped "
+               f"({', '.join(f'{r} {n}' for r, n in list(summary['dropped_by_reason'].items())[:6])})")
+    steps = summary["steps"]
+    for name, counters in steps.items():
+        if "from_cache" in counters or "generated" in counters:
+            typer.echo(f"  {name}: {counters.get('generated', 0)} generated, {counters.get('from_cache', 0)} from cache")
+    typer.echo(f"output: {out}/train-*.parquet   dropped: {out}/excluded/   stats: {out}/stats.json")
+    return summary
+
+
+@app.command()
+def caption(
+    in_dir: Path = typer.Argument(..., help="a `mella fetch` output directory"),
+    out: Path = typer.Option(..., "--out", "-o"),
+    backend: Optional[str] = typer.Option(None, help="openai | transformers | dummy (tests)"),
+    model: Optional[str] = typer.Option(None, help="server model name or local model directory"),
+    base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible server (openai backend)"),
+    batch_size: Optional[int] = typer.Option(None),
+    workers: Optional[int] = typer.Option(None),
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    set_: list[str] = typer.Option([], "--set"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Detailed English captions of fetched images by an MLLM (cached, resumable)."""
+    _model_job("caption", in_dir, out, backend, model, base_url, batch_size, workers, config, set_, verbose)
+
+
+@app.command()
+def translate(
+    in_dir: Path = typer.Argument(..., help="a `mella caption` output directory"),
+    out: Path = typer.Option(..., "--out", "-o"),
+    backend: Optional[str] = typer.Option(None, help="transformers (NLLB/M2M100/MADLAD) | openai (an LLM)"),
+    model: Optional[str] = typer.Option(None, help="local model directory / hub id in cache, or server model"),
+    base_url: Optional[str] = typer.Option(None),
+    langs: Optional[str] = typer.Option(None, help="translate every caption into these (default: record's own)"),
+    batch_size: Optional[int] = typer.Option(None),
+    workers: Optional[int] = typer.Option(None),
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    set_: list[str] = typer.Option([], "--set"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Machine-translate captions into the target languages, with translation QA (cached, resumable)."""
+    _model_job("translate", in_dir, out, backend, model, base_url, batch_size, workers, config, set_, verbose,
+               {"targets": langs.split(",") if langs else None})
+
+
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: culture (keywords) x language (METEOR, BLEU, ...).")
 app.add_typer(eval_app, name="eval")
 

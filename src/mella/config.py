@@ -129,3 +129,38 @@ class BuildConfig(_Strict):
 
     mine: MineConfig = Field(default_factory=MineConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
+
+
+class CaptionConfig(_Strict):
+    """`mella caption`: detailed English captions by an MLLM (docs/ling.md)."""
+
+    backend: str = "openai"  # openai | transformers | dummy (tests)
+    model: str = ""
+    base_url: str = "http://127.0.0.1:8000/v1"
+    max_new_tokens: int = 300
+    batch_size: int = 8
+    workers: int = 1
+    shard_records: int = 1000
+    write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
+
+
+class TranslateConfig(_Strict):
+    """`mella translate`: machine translation of the captions + QA (docs/ling.md)."""
+
+    backend: str = "transformers"  # transformers (NLLB/M2M100/MADLAD) | openai (an LLM)
+    model: str = ""
+    base_url: str = "http://127.0.0.1:8000/v1"
+    max_new_tokens: int = 400
+    batch_size: int = 16
+    targets: list[str] = Field(default_factory=list)  # empty: each record's own language
+    languages: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    similarity: bool = True
+    min_length_ratio: float = 0.5
+    max_length_ratio: float = 2.5
+    min_numbers_preserved: float = 1.0
+    max_copy_ratio: float = 0.5
+    max_repetition: float = 0.3
+    min_similarity: float = 0.8
+    workers: int = 1
+    shard_records: int = 1000
+    write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))

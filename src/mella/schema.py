@@ -47,3 +47,24 @@ IMAGE_COLUMNS: list[tuple[str, str, str | None]] = MINED_COLUMNS + [
     ("image", "binary", None),
 ]
 IMAGE_EXCLUDED_COLUMNS = [("reason", "string", "filter_reason")] + [c for c in IMAGE_COLUMNS if c[0] != "image"]
+
+# D_ling: a caption per image, then translations with their QA scores
+CAPTION_COLUMNS = IMAGE_COLUMNS + [
+    ("caption_en", "string", "caption.en"),
+    ("caption_model", "string", "caption.model"),
+    ("caption_prompt_version", "int32", "caption.prompt_version"),
+]
+TRANSLATION_COLUMNS = CAPTION_COLUMNS + [
+    ("mt_lang", "string", "mt.lang"),
+    ("mt_text", "string", "mt.text"),
+    ("mt_model", "string", "mt.model"),
+    ("qa_script", "string", "mt.qa.script"),
+    ("qa_lid_label", "string", "mt.qa.lid_label"),
+    ("qa_lid_score", "float32", "mt.qa.lid_score"),
+    ("qa_length_ratio", "float32", "mt.qa.length_ratio"),
+    ("qa_numbers_preserved", "float32", "mt.qa.numbers_preserved"),
+    ("qa_names_preserved", "float32", "mt.qa.names_preserved"),
+    ("qa_copy_ratio", "float32", "mt.qa.copy_ratio"),
+    ("qa_repetition", "float32", "mt.qa.repetition"),
+    ("qa_similarity", "float32", "mt.qa.similarity"),
+]

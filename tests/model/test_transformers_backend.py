@@ -14,7 +14,7 @@ from mella.eval.tasks import write_task
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, data_dir):
-    from tiny import tiny_llava
+    from tiny_models import tiny_llava
 
     texts = (data_dir / "ntrex" / "newstest2019-ref.ces.txt").read_text(encoding="utf-8").splitlines()
     texts += (data_dir / "ntrex" / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()

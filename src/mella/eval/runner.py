@@ -14,37 +14,9 @@ import os
 import time
 from pathlib import Path
 
+from mella.cache import ContentCache, content_key
 from mella.eval.backends import GenerationError, Request, get_generator
 from mella.eval.tasks import Task, load_task
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("MELLA_CACHE_DIR", Path.home() / ".cache" / "mella"))
-
-
-class GenerationCache:
-    """Append-only JSONL of ``{"key", "output"}``; loaded into memory once."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.entries: dict[str, str] = {}
-        if path.is_file():
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    try:
-                        row = json.loads(line)
-                        self.entries[row["key"]] = row["output"]
-                    except (json.JSONDecodeError, KeyError):
-                        continue  # a line cut by a crash
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-    def get(self, key: str) -> str | None:
-        return self.entries.get(key)
-
-    def put(self, key: str, output: str) -> None:
-        self.entries[key] = output
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"key": key, "output": output}, ensure_ascii=False) + "\n")
 
 
 def image_key(image: str) -> str:
@@ -54,8 +26,7 @@ def image_key(image: str) -> str:
 
 
 def request_key(backend: str, params: dict, prompt_version: int, request: Request) -> str:
-    blob = json.dumps([backend, params, prompt_version, request.prompt, image_key(request.image)], sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return content_key(backend, params, prompt_version, request.prompt, image_key(request.image))
 
 
 def _successful_rows(path: Path):
@@ -89,7 +60,7 @@ def run_tasks(task_paths: list[str | Path], out: str | Path, backend: str, batch
     tmp = out / ".run.json.tmp"
     tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
     os.replace(tmp, meta_path)
-    cache = GenerationCache(cache_dir() / f"generations-{backend}.jsonl") if use_cache else None
+    cache = ContentCache(f"generations-{backend}") if use_cache else None
     summary = {}
     for task in tasks:
         outputs = out / f"{task.task}.jsonl"

@@ -1,0 +1,1 @@
+"""D_ling: detailed English captions by an MLLM, machine-translated per language, with translation QA."""

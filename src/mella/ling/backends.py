@@ -1,0 +1,138 @@
+"""Translators chosen by name (lazy): ``transformers`` seq2seq MT (NLLB-200, M2M100, MADLAD-400) and
+``openai`` (an LLM on any OpenAI-compatible server, with the prompt in data/prompts/translate.yaml).
+Captioners are the evaluation generators (mella.eval.backends) with the caption prompt."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+import urllib.error
+import urllib.request
+from functools import cache
+
+import yaml
+
+from mella.errors import NamedError
+from mella.resources import data_text
+
+TRANSLATORS = {
+    "transformers": "mella.ling.backends:Seq2SeqTranslator",
+    "openai": "mella.ling.backends:LLMTranslator",
+}
+
+
+class TranslationError(NamedError):
+    pass
+
+
+@cache
+def translate_prompt() -> dict:
+    return yaml.safe_load(data_text("prompts/translate.yaml"))
+
+
+@cache
+def caption_prompt() -> tuple[int, str]:
+    raw = yaml.safe_load(data_text("prompts/caption.yaml"))
+    return int(raw["version"]), raw["prompt"]
+
+
+def get_translator(name: str, **kwargs):
+    if name not in TRANSLATORS:
+        raise ValueError(f"unknown translator {name!r}; known: {sorted(TRANSLATORS)}")
+    module, _, cls = TRANSLATORS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)(**kwargs)
+
+
+class Seq2SeqTranslator:
+    """A Hugging Face seq2seq MT model; source/target codes are FLORES-200 (``eng_Latn`` -> ``ces_Latn``),
+    set as the tokenizer's ``src_lang`` and the forced first target token, as NLLB and M2M100 expect."""
+
+    name = "transformers"
+
+    def __init__(self, model: str, max_new_tokens: int = 400, num_beams: int = 1, device: str | None = None,
+                 src_code: str = "eng_Latn", **_):
+        try:
+            import torch
+            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        except ImportError:
+            raise ImportError("the transformers translator needs: pip install 'mella[models]'") from None
+        self.model_name, self.max_new_tokens, self.num_beams, self.src_code = str(model), max_new_tokens, num_beams, src_code
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model).to(self.device).eval()
+
+    def params(self) -> dict:
+        return {"model": self.model_name, "max_new_tokens": self.max_new_tokens, "num_beams": self.num_beams}
+
+    def _code_id(self, code: str) -> int:
+        token_id = self.tokenizer.convert_tokens_to_ids(code)
+        if token_id is None or token_id == self.tokenizer.unk_token_id:
+            raise TranslationError("unknown_language_code", f"{code} is not in {self.model_name}'s vocabulary")
+        return token_id
+
+    def translate(self, texts: list[str], tgt_code: str, language: str) -> list[str]:
+        import torch
+
+        if hasattr(self.tokenizer, "src_lang"):
+            self.tokenizer.src_lang = self.src_code
+        batch = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True).to(self.device)
+        with torch.inference_mode():
+            out = self.model.generate(**batch, forced_bos_token_id=self._code_id(tgt_code),
+                                      max_new_tokens=self.max_new_tokens, num_beams=self.num_beams, do_sample=False)
+        return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+
+
+class LLMTranslator:
+    """An instruction LLM on an OpenAI-compatible server (vLLM, SGLang...), temperature 0."""
+
+    name = "openai"
+
+    def __init__(self, model: str, base_url: str = "http://127.0.0.1:8000/v1", max_new_tokens: int = 600,
+                 timeout: float = 120.0, retries: int = 3, backoff: float = 1.0, **_):
+        self.model, self.base_url, self.max_new_tokens = model, base_url.rstrip("/"), max_new_tokens
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+
+    def params(self) -> dict:
+        return {"model": self.model, "base_url": self.base_url, "max_new_tokens": self.max_new_tokens,
+                "prompt_version": translate_prompt()["version"]}
+
+    def _one(self, text: str, language: str) -> str:
+        prompt = translate_prompt()
+        payload = {"model": self.model, "temperature": 0, "max_tokens": self.max_new_tokens, "messages": [
+            {"role": "system", "content": prompt["system"].format(language=language)},
+            {"role": "user", "content": prompt["user"].format(text=text)}]}
+        last: TranslationError | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                req = urllib.request.Request(f"{self.base_url}/chat/completions", data=json.dumps(payload).encode(),
+                                             headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    out = json.loads(resp.read())["choices"][0]["message"]["content"]
+                if not out or not out.strip():
+                    raise TranslationError("empty_output")
+                return out.strip()
+            except urllib.error.HTTPError as e:
+                last = TranslationError(f"http_{e.code}")
+                if e.code not in (408, 429) and e.code < 500:
+                    raise last from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+                last = TranslationError("timeout" if "timed out" in str(e) else "connection_error", str(e))
+            except (KeyError, IndexError, TypeError, ValueError) as e:
+                last = TranslationError("bad_response", str(e))
+            if attempt < self.retries:
+                time.sleep(self.backoff * 2**attempt)
+        raise last
+
+    def translate(self, texts: list[str], tgt_code: str, language: str) -> list[str | TranslationError]:
+        """Translations in order; a failed item comes back as its TranslationError."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def safe(text: str):
+            try:
+                return self._one(text, language)
+            except TranslationError as e:
+                return e
+
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(texts)))) as pool:
+            return list(pool.map(safe, texts))

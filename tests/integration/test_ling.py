@@ -1,0 +1,190 @@
+"""D_ling: captions and translations with QA, over real HTTP (a local OpenAI-compatible server) and with a
+tiny random seq2seq model; caching, resumption and named failures."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pyarrow.parquet as pq
+import pytest
+from datatrove.data import Document, Media, MediaType
+
+from mella.config import CaptionConfig, TranslateConfig
+from mella.recipes.ling import run_caption, run_translate
+from mella.schema import CAPTION_COLUMNS, IMAGE_COLUMNS
+from mella.steps.write import ParquetShardWriter
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MELLA_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def png(n: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (80 + n, 64), (30 * n % 255, 90, 160)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def dataset(folder, columns, rows: list[dict]):
+    docs = []
+    for n, meta in enumerate(rows):
+        data = png(n)
+        docs.append(Document(text=f"alt {n}", id=f"r{n:03d}", metadata={
+            "lid.lang": "cs", "img.status": "ok", "img.ext": "png", "img.sha256": hashlib.sha256(data).hexdigest(),
+            **meta}, media=[Media(id="0", type=MediaType.IMAGE, url=f"https://a.cz/{n}.png", media_bytes=data)]))
+    list(ParquetShardWriter(folder, columns, prefix="train").run(iter(docs), 0, 1))
+    return folder
+
+
+class ChatServer:
+    def __init__(self, reply):
+        self.calls, self.reply = [], reply
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.calls.append(body)
+                status, text = outer.reply(body, len(outer.calls))
+                data = json.dumps({"choices": [{"message": {"content": text}}]}).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def rows(folder, pattern="train-*.parquet"):
+    out = []
+    for f in sorted(folder.glob(pattern)):
+        out += pq.read_table(f).to_pylist()
+    return out
+
+
+def test_caption_over_http_with_cache_and_failures(tmp_path, data_dir):
+    captions = (data_dir / "multi30k" / "test_2016_flickr.en").read_text(encoding="utf-8").splitlines()
+    fetched = dataset(tmp_path / "fetched", IMAGE_COLUMNS, [{} for _ in range(6)])
+
+    def reply(body, n):
+        content = body["messages"][0]["content"]
+        assert content[0]["image_url"]["url"].startswith("data:image/png;base64,")
+        assert "Describe this image in detail in English" in content[1]["text"]
+        size = len(content[0]["image_url"]["url"])
+        return (500, "") if size % 7 == 0 and n < 100 else (200, captions[size % len(captions)])
+
+    server = ChatServer(reply)
+    try:
+        cfg = CaptionConfig(backend="openai", model="tiny-vlm", base_url=server.url, batch_size=4, shard_records=3)
+        summary = run_caption(fetched, tmp_path / "cap", cfg)
+        got = rows(tmp_path / "cap")
+        failed = rows(tmp_path / "cap" / "excluded", "*.parquet")
+        assert len(got) + len(failed) == 6 and summary["kept_total"] == len(got)
+        assert all(r["caption_en"] in captions and r["caption_model"] == "tiny-vlm" for r in got)
+        assert all(r["reason"].startswith("caption_http_500") or r["reason"] == "caption_http_500" for r in failed)
+        calls = len(server.calls)
+        run_caption(fetched, tmp_path / "cap2", cfg)  # another output dir: the cache answers
+        assert len(server.calls) - calls == 3 * len(failed)  # only the failed ones are asked again (with retries)
+    finally:
+        server.close()
+
+
+def test_translate_with_llm_and_qa_reasons(tmp_path, data_dir):
+    en = (data_dir / "ntrex" / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
+    cs = (data_dir / "ntrex" / "newstest2019-ref.ces.txt").read_text(encoding="utf-8").splitlines()
+    picked = [i for i, line in enumerate(en) if any(c.isdigit() for c in line)][:2] + [0, 1, 2, 4]
+    captioned = dataset(tmp_path / "captioned", CAPTION_COLUMNS, [{"caption.en": en[i]} for i in picked])
+    to_cs = dict(zip(en, cs))
+
+    def reply(body, n):
+        src = body["messages"][1]["content"]
+        assert "Czech" in body["messages"][0]["content"]
+        k = picked.index(en.index(src))
+        if k == 0:
+            return 200, to_cs[src]  # a real translation: kept
+        if k == 1:
+            return 200, "".join(c for c in to_cs[src] if not c.isdigit())  # numbers lost
+        if k == 2:
+            return 200, src  # untranslated: still English
+        if k == 3:
+            return 200, " ".join(["velmi pěkný obrázek"] * 12)  # a decoding loop
+        if k == 4:
+            return 200, to_cs[en[picked[5]]]  # a fluent Czech sentence about something else
+        return 200, to_cs[src]
+
+    server = ChatServer(reply)
+    try:
+        cfg = TranslateConfig(backend="openai", model="tiny-llm", base_url=server.url, batch_size=8)
+        summary = run_translate(captioned, tmp_path / "mt", cfg)
+    finally:
+        server.close()
+    kept = rows(tmp_path / "mt")
+    reasons = {r["id"]: r["reason"] for r in rows(tmp_path / "mt" / "excluded", "*.parquet")}
+    assert [r["id"] for r in kept] == ["r000", "r005"]
+    assert reasons == {"r001": "mt_numbers_lost", "r002": "mt_wrong_language", "r003": "mt_repetition",
+                       "r004": "mt_low_similarity"}
+    assert kept[0]["mt_lang"] == "cs" and kept[0]["qa_similarity"] > 0.8 and kept[0]["qa_lid_label"] == "cs"
+    assert summary["dropped_by_reason"]["mt_repetition"] == 1
+
+
+@pytest.fixture(scope="module")
+def tiny_mt(tmp_path_factory, data_dir):
+    import torch
+    from transformers import M2M100Config, M2M100ForConditionalGeneration
+
+    from tiny_models import train_tokenizer
+
+    texts = (data_dir / "ntrex" / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
+    texts += (data_dir / "ntrex" / "newstest2019-ref.ces.txt").read_text(encoding="utf-8").splitlines()
+    tok = train_tokenizer(texts, extra_special=["eng_Latn", "ces_Latn", "kor_Hang"])
+    cfg = M2M100Config(vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                       decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=256,
+                       pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                       decoder_start_token_id=tok.eos_token_id)
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("tiny-m2m")
+    M2M100ForConditionalGeneration(cfg).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+def test_translate_with_a_tiny_random_seq2seq_model(tmp_path, data_dir, tiny_mt):
+    en = (data_dir / "ntrex" / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()[:5]
+    captioned = dataset(tmp_path / "captioned", CAPTION_COLUMNS, [{"caption.en": line} for line in en])
+    cfg = TranslateConfig(backend="transformers", model=str(tiny_mt), max_new_tokens=8, batch_size=2,
+                          targets=["cs", "ko"], similarity=False)
+    summary = run_translate(captioned, tmp_path / "mt", cfg)
+    excluded = rows(tmp_path / "mt" / "excluded", "*.parquet")
+    assert summary["kept_total"] + len(excluded) == 10  # 5 captions x 2 languages, each kept or named
+    assert all(r["reason"].startswith("mt_") for r in excluded)
+    assert {r["mt_lang"] for r in excluded + rows(tmp_path / "mt")} == {"cs", "ko"}
+    assert all(isinstance(r["mt_text"], str) for r in excluded)
+    again = run_translate(captioned, tmp_path / "mt2", cfg)
+    translate_steps = [v for k, v in again["steps"].items() if "translate" in k]
+    assert translate_steps[0]["from_cache"] == 10
+
+
+def test_unknown_language_code_is_a_named_failure(tmp_path, tiny_mt):
+    from mella.ling.backends import TranslationError, get_translator
+
+    translator = get_translator("transformers", model=str(tiny_mt), max_new_tokens=4)
+    with pytest.raises(TranslationError) as e:
+        translator.translate(["Hello"], "xxx_Latn", "Nowhere")
+    assert e.value.kind == "unknown_language_code"
+    with pytest.raises(ValueError, match="unknown translator"):
+        get_translator("nope")
