@@ -196,6 +196,31 @@ def translate(
                {"targets": langs.split(",") if langs else None})
 
 
+@app.command()
+def align(
+    in_dir: Path = typer.Argument(..., help="a `mella fetch` output directory"),
+    out: Path = typer.Option(..., "--out", "-o"),
+    model: str = typer.Option(..., help="a CLIP/SigLIP-family model directory (or hub id in the local cache)"),
+    min_score: Optional[float] = typer.Option(None, help="drop records below this similarity (default: score only)"),
+    batch_size: Optional[int] = typer.Option(None),
+    workers: Optional[int] = typer.Option(None),
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    set_: list[str] = typer.Option([], "--set"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Image-text alignment scores of fetched records with a dual encoder (cached, resumable)."""
+    from mella.config import AlignConfig, load_config
+
+    cfg = load_config(AlignConfig, config, {"model": model, "min_score": min_score, "batch_size": batch_size,
+                                            "workers": workers}, set_)
+    _quiet_logs(verbose)
+    from mella.recipes.ling import run_align
+
+    with _job_errors():
+        summary = run_align(in_dir, out, cfg)
+    typer.echo(f"align: {summary['kept_total']} records, {summary['dropped_total']} dropped   output: {out}/")
+
+
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: culture (keywords) x language (METEOR, BLEU, ...).")
 app.add_typer(eval_app, name="eval")
 

@@ -164,3 +164,14 @@ class TranslateConfig(_Strict):
     workers: int = 1
     shard_records: int = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
+
+
+class AlignConfig(_Strict):
+    """`mella align`: image-text similarity with a dual encoder (CLIP/SigLIP family)."""
+
+    model: str = ""
+    batch_size: int = 32
+    min_score: float | None = None  # None: score only, drop nothing
+    workers: int = 1
+    shard_records: int = 1000
+    write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))

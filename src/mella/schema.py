@@ -68,3 +68,5 @@ TRANSLATION_COLUMNS = CAPTION_COLUMNS + [
     ("qa_repetition", "float32", "mt.qa.repetition"),
     ("qa_similarity", "float32", "mt.qa.similarity"),
 ]
+
+ALIGN_COLUMNS = IMAGE_COLUMNS + [("align_score", "float32", "align.score")]

@@ -188,3 +188,19 @@ def test_unknown_language_code_is_a_named_failure(tmp_path, tiny_mt):
     assert e.value.kind == "unknown_language_code"
     with pytest.raises(ValueError, match="unknown translator"):
         get_translator("nope")
+
+
+def test_align_scores_with_a_tiny_dual_encoder(tmp_path, data_dir):
+    from mella.config import AlignConfig
+    from mella.recipes.ling import run_align
+    from tiny_models import tiny_clip
+
+    texts = (data_dir / "ntrex" / "newstest2019-ref.ces.txt").read_text(encoding="utf-8").splitlines()
+    model = tiny_clip(tmp_path / "clip", texts)
+    fetched = dataset(tmp_path / "fetched", IMAGE_COLUMNS, [{} for _ in range(5)])
+    run_align(fetched, tmp_path / "al", AlignConfig(model=str(model), batch_size=2))
+    scored = rows(tmp_path / "al")
+    assert len(scored) == 5 and all(-1.0 <= r["align_score"] <= 1.0 for r in scored)
+    again = run_align(fetched, tmp_path / "al2", AlignConfig(model=str(model), batch_size=5, min_score=1.01))
+    assert again["dropped_by_reason"] == {"low_alignment": 5}
+    assert [v for k, v in again["steps"].items() if "alignment" in k][0]["from_cache"] == 5

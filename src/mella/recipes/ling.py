@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from mella.config import CaptionConfig, TranslateConfig
+from mella.config import AlignConfig, CaptionConfig, TranslateConfig
 from mella.recipes.common import atomic_json, check_same_job, run_all, summarise
-from mella.schema import CAPTION_COLUMNS, IMAGE_COLUMNS, TRANSLATION_COLUMNS
+from mella.schema import ALIGN_COLUMNS, CAPTION_COLUMNS, IMAGE_COLUMNS, TRANSLATION_COLUMNS
 
 
 def _rows(in_dir: Path) -> int:
@@ -70,3 +70,16 @@ def run_translate(in_dir: str | Path, out: str | Path, cfg: TranslateConfig) -> 
                                     cfg.max_copy_ratio, cfg.max_repetition, cfg.min_similarity, exclusion_writer=sink)]
 
     return _map(Path(in_dir), Path(out), steps, CAPTION_COLUMNS, TRANSLATION_COLUMNS, cfg, "translate")
+
+
+def run_align(in_dir: str | Path, out: str | Path, cfg: AlignConfig) -> dict:
+    """Fetched images -> the same records with ``align_score`` (alt-text vs image); optional threshold."""
+    from mella.steps.align import AlignmentFilter, AlignmentScorer
+
+    def steps(sink):
+        chosen = [AlignmentScorer(cfg.model, cfg.batch_size, exclusion_writer=sink)]
+        if cfg.min_score is not None:
+            chosen.append(AlignmentFilter(cfg.min_score, exclusion_writer=sink))
+        return chosen
+
+    return _map(Path(in_dir), Path(out), steps, IMAGE_COLUMNS, ALIGN_COLUMNS, cfg, "align")

@@ -1,0 +1,50 @@
+"""Image-text alignment with a dual encoder (CLIP, SigLIP, SigLIP 2 and other Hugging Face models that
+expose ``get_image_features`` / ``get_text_features``): the cosine similarity of the two embeddings.
+Scores only; a threshold in config decides (docs/ling.md)."""
+
+from __future__ import annotations
+
+import io
+
+
+class DualEncoderAligner:
+    name = "transformers"
+
+    def __init__(self, model: str, device: str | None = None, max_text_tokens: int = 64, **_):
+        try:
+            import torch
+            from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+        except ImportError:
+            raise ImportError("the aligner needs: pip install 'mella[models]'") from None
+        self.model_name, self.max_text_tokens = str(model), max_text_tokens
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        # image processor and tokenizer separately: works for every dual encoder, whatever its processor
+        self.image_processor = AutoImageProcessor.from_pretrained(model)
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModel.from_pretrained(model).to(self.device).eval()
+
+    def params(self) -> dict:
+        return {"model": self.model_name, "max_text_tokens": self.max_text_tokens}
+
+    def scores(self, images: list[bytes], texts: list[str]) -> list[float]:
+        import torch
+        from PIL import Image
+
+        pixels = [Image.open(io.BytesIO(b)).convert("RGB") for b in images]
+        with torch.inference_mode():
+            image_inputs = self.image_processor(images=pixels, return_tensors="pt").to(self.device)
+            text_inputs = self.tokenizer(texts, padding="max_length", truncation=True, max_length=self.max_text_tokens,
+                                         return_tensors="pt").to(self.device)
+            img = _features(self.model.get_image_features(**image_inputs))  # (batch, dim)
+            txt = _features(self.model.get_text_features(**text_inputs))  # (batch, dim)
+            img = img / img.norm(dim=-1, keepdim=True)
+            txt = txt / txt.norm(dim=-1, keepdim=True)
+            return (img * txt).sum(dim=-1).float().cpu().tolist()
+
+
+def _features(out):
+    """transformers 5 may return a model output instead of a tensor: take its pooled embedding."""
+    for name in ("image_embeds", "text_embeds", "pooler_output"):
+        if hasattr(out, name) and getattr(out, name) is not None:
+            return getattr(out, name)
+    return out
