@@ -152,10 +152,11 @@ def _model_job(kind: str, in_dir: Path, out: Path, backend, model, base_url, bat
         summary = (run_caption if kind == "caption" else run_translate)(in_dir, out, cfg)
     typer.echo(f"{kind}: {summary['kept_total']} records, {summary['dropped_total']} dropped "
                f"({', '.join(f'{r} {n}' for r, n in list(summary['dropped_by_reason'].items())[:6])})")
-    steps = summary["steps"]
-    for name, counters in steps.items():
+    for name, counters in summary["steps"].items():
         if "from_cache" in counters or "generated" in counters:
-            typer.echo(f"  {name}: {counters.get('generated', 0)} generated, {counters.get('from_cache', 0)} from cache")
+            made, seconds = counters.get("generated", 0), counters.get("seconds", 0)
+            rate = f", {made / seconds:.2f} items/s" if made and seconds else ""
+            typer.echo(f"  {name}: {made} generated{rate}, {counters.get('from_cache', 0)} from cache")
     typer.echo(f"output: {out}/train-*.parquet   dropped: {out}/excluded/   stats: {out}/stats.json")
     return summary
 

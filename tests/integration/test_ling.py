@@ -204,3 +204,21 @@ def test_align_scores_with_a_tiny_dual_encoder(tmp_path, data_dir):
     again = run_align(fetched, tmp_path / "al2", AlignConfig(model=str(model), batch_size=5, min_score=1.01))
     assert again["dropped_by_reason"] == {"low_alignment": 5}
     assert [v for k, v in again["steps"].items() if "alignment" in k][0]["from_cache"] == 5
+
+
+def test_cli_caption_prints_throughput_and_resumes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fetched = dataset(tmp_path / "fetched", IMAGE_COLUMNS, [{} for _ in range(4)])
+    env = dict(os.environ, MELLA_CACHE_DIR=str(tmp_path / "c"))
+    cmd = [sys.executable, "-m", "mella.cli", "caption", str(fetched), "--out", str(tmp_path / "cap"), "--backend",
+           "dummy", "--model", "dummy"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "4 generated" in first.stdout and "items/s" in first.stdout
+    got = rows(tmp_path / "cap")
+    assert len(got) == 4 and all(r["caption_en"].startswith("[dummy backend output") for r in got)
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert second.returncode == 0 and len(rows(tmp_path / "cap")) == 4  # finished tasks are not redone

@@ -54,6 +54,9 @@ def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
         merged = json.loads(sum(per_task, start=PipelineStats()).to_json())
         for step in merged:
             counters = steps.setdefault(step["name"], {})
+            timing = step.get("time_stats")
+            if isinstance(timing, dict) and timing.get("total"):
+                counters["seconds"] = counters.get("seconds", 0) + float(timing["total"])
             for key, metric in step.get("stats", {}).items():
                 n = int(metric["total"] if isinstance(metric, dict) else metric)
                 counters[key] = counters.get(key, 0) + n

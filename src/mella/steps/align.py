@@ -46,6 +46,7 @@ class AlignmentScorer(DroppingStep):
             for n, score in zip(todo, fresh):
                 scores[n] = repr(score)
                 cache.put(keys[n], repr(score))
+            self.counts["generated"] += len(todo)
         for doc, score in zip(batch, scores):
             doc.metadata["align.score"] = float(score)
             yield doc

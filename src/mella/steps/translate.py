@@ -72,6 +72,7 @@ class Translator(DroppingStep):
                 results[n] = out
                 if isinstance(out, str):
                     cache.put(keys[n], out)
+                    self.counts["generated"] += 1
         ok = [n for n, r in enumerate(results) if isinstance(r, str)]
         sims = semantic_similarity([sources[n] for n in ok], [results[n] for n in ok]) if self.similarity and ok else []
         sim_of = dict(zip(ok, sims))
