@@ -74,3 +74,23 @@ def tiny_clip(out: Path, texts: list[str], seed: int = 0) -> Path:
     tokenizer.save_pretrained(out)
     CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(out)
     return out
+
+
+def tiny_siglip(out: Path, texts: list[str], seed: int = 0) -> Path:
+    """A tiny SigLIP dual encoder (sigmoid-loss CLIP; SigLIP 2 shares the architecture), saved to ``out``."""
+    import torch
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipTextConfig, SiglipVisionConfig
+
+    tokenizer = train_tokenizer(texts)
+    config = SiglipConfig(
+        text_config=SiglipTextConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                     num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=64,
+                                     pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                                     eos_token_id=tokenizer.eos_token_id),
+        vision_config=SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                         num_attention_heads=2, image_size=32, patch_size=8))
+    torch.manual_seed(seed)
+    SiglipModel(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(out)
+    return out

@@ -190,13 +190,15 @@ def test_unknown_language_code_is_a_named_failure(tmp_path, tiny_mt):
         get_translator("nope")
 
 
-def test_align_scores_with_a_tiny_dual_encoder(tmp_path, data_dir):
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+def test_align_scores_with_a_tiny_dual_encoder(tmp_path, data_dir, family):
+    import tiny_models
+
     from mella.config import AlignConfig
     from mella.recipes.ling import run_align
-    from tiny_models import tiny_clip
 
     texts = (data_dir / "ntrex" / "newstest2019-ref.ces.txt").read_text(encoding="utf-8").splitlines()
-    model = tiny_clip(tmp_path / "clip", texts)
+    model = getattr(tiny_models, f"tiny_{family}")(tmp_path / family, texts)
     fetched = dataset(tmp_path / "fetched", IMAGE_COLUMNS, [{} for _ in range(5)])
     run_align(fetched, tmp_path / "al", AlignConfig(model=str(model), batch_size=2))
     scored = rows(tmp_path / "al")
