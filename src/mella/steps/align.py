@@ -25,11 +25,12 @@ class AlignmentScorer(DroppingStep):
         aligner = DualEncoderAligner(self.model)
         cache = ContentCache("alignment")
         params = aligner.params()
-        with self.sink():
+        with self.sink(), self.progress() as bar:
             batch: list[Document] = []
             for doc in data:
                 batch.append(doc)
                 if len(batch) >= self.batch_size:
+                    bar.update(len(batch))
                     yield from self._batch(batch, aligner, cache, params)
                     batch = []
             if batch:

@@ -47,6 +47,14 @@ class DroppingStep(PipelineStep):
         finally:
             self.flush_counts()
 
+    def progress(self, unit: str = "item"):
+        """A progress bar on an interactive terminal (none in logs and CI)."""
+        import sys
+
+        from tqdm import tqdm
+
+        return tqdm(desc=self.name, unit=unit, disable=not sys.stderr.isatty(), leave=False)
+
     def drop(self, doc: Document, reason: str, rank: int) -> None:
         counts = self.counts
         counts["dropped"] += 1

@@ -34,11 +34,12 @@ class Captioner(DroppingStep):
         cache = ContentCache(f"captions-{self.backend}")
         version, prompt = caption_prompt()
         params = generator.params()
-        with self.sink():
+        with self.sink(), self.progress() as bar:
             batch: list[Document] = []
             for doc in data:
                 batch.append(doc)
                 if len(batch) >= self.batch_size:
+                    bar.update(len(batch))
                     yield from self._batch(batch, generator, cache, params, version, prompt, rank)
                     batch = []
             if batch:

@@ -42,12 +42,13 @@ class Translator(DroppingStep):
         translator = get_translator(self.backend, **self.backend_kwargs)
         cache = ContentCache(f"translations-{self.backend}")
         params = translator.params()
-        with self.sink():
+        with self.sink(), self.progress() as bar:
             by_lang: dict[str, list[Document]] = {}
             for doc in self._expand(data, rank):
                 bucket = by_lang.setdefault(doc.metadata["mt.lang"], [])
                 bucket.append(doc)
                 if len(bucket) >= self.batch_size:
+                    bar.update(len(bucket))
                     yield from self._batch(bucket, translator, cache, params, rank)
                     by_lang[doc.metadata["mt.lang"]] = []
             for bucket in by_lang.values():
