@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from chat_server import ChatServer
 from mella.config import MineConfig
 from mella.eval import build
 from mella.eval.report import build_report
@@ -66,38 +65,11 @@ def test_dummy_run_resumes_and_is_labelled(tmp_path, tasks):
         run_tasks(tasks, run, "nope")
 
 
-class Server:
-    """An OpenAI-compatible chat-completions endpoint on 127.0.0.1 with scripted failures."""
-
-    def __init__(self, reply, fail_first: int = 0, fail_status: int = 503):
-        self.calls, self.reply, self.fail_first, self.fail_status = [], reply, fail_first, fail_status
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.calls.append(body)
-                if len(outer.calls) <= outer.fail_first:
-                    self.send_response(outer.fail_status)
-                    self.end_headers()
-                    return
-                text = outer.reply(body)
-                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
+def scripted(answer, state):
+    """A reply function: fail the first ``state["fail_first"]`` requests with ``state["status"]``."""
+    def reply(body, n):
+        return (state["status"], "") if n <= state["fail_first"] else (200, answer(body))
+    return reply
 
 
 def test_openai_backend_over_http_with_retries_cache_and_report(tmp_path, tasks):
@@ -107,7 +79,8 @@ def test_openai_backend_over_http_with_retries_cache_and_report(tmp_path, tasks)
         for item in load_task(path).items():
             answers[item["image"]] = item["reference"]  # a "model" that knows half of each alt-text
     half = lambda text: " ".join(text.split()[: max(1, len(text.split()) // 2)])  # noqa: E731
-    server = Server(lambda body: half(answers[body["messages"][0]["content"][0]["image_url"]["url"]]), fail_first=2)
+    state = {"fail_first": 2, "status": 503}
+    server = ChatServer(scripted(lambda body: half(answers[body["messages"][0]["content"][0]["image_url"]["url"]]), state))
     try:
         run = tmp_path / "model"
         summary = run_tasks(culture, run, "openai", batch_size=3, model="tiny", base_url=server.url, backoff=0.01)
@@ -135,13 +108,14 @@ def test_openai_backend_over_http_with_retries_cache_and_report(tmp_path, tasks)
 
 def test_failed_items_are_recorded_then_retried(tmp_path, tasks):
     culture = [p for p in tasks if p.stem == "culture_ar"]
-    server = Server(lambda body: "نص", fail_first=10**6, fail_status=500)
+    state = {"fail_first": 10**6, "status": 500}
+    server = ChatServer(scripted(lambda body: "نص", state))
     try:
         summary = run_tasks(culture, tmp_path / "run", "openai", model="m", base_url=server.url, retries=1, backoff=0)
         assert summary["culture_ar"]["errors"] == 5
         rows = [json.loads(line) for line in (tmp_path / "run" / "culture_ar.jsonl").read_text().splitlines()]
         assert all(r["output"] is None and r["error"].startswith("http_500") for r in rows)
-        server.fail_first = 0
+        state["fail_first"] = 0
         summary = run_tasks(culture, tmp_path / "run", "openai", model="m", base_url=server.url)
         assert summary["culture_ar"]["errors"] == 0 and len(read_outputs(tmp_path / "run", "culture_ar")) == 5
     finally:

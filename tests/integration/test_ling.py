@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document, Media, MediaType
 
+from chat_server import ChatServer
 from mella.config import CaptionConfig, TranslateConfig
 from mella.recipes.ling import run_caption, run_translate
 from mella.schema import CAPTION_COLUMNS, IMAGE_COLUMNS
@@ -41,33 +39,6 @@ def dataset(folder, columns, rows: list[dict]):
             **meta}, media=[Media(id="0", type=MediaType.IMAGE, url=f"https://a.cz/{n}.png", media_bytes=data)]))
     list(ParquetShardWriter(folder, columns, prefix="train").run(iter(docs), 0, 1))
     return folder
-
-
-class ChatServer:
-    def __init__(self, reply):
-        self.calls, self.reply = [], reply
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.calls.append(body)
-                status, text = outer.reply(body, len(outer.calls))
-                data = json.dumps({"choices": [{"message": {"content": text}}]}).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
 
 
 def rows(folder, pattern="train-*.parquet"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datatrove.data import Document, DocumentsPipeline
 
 from mella.cache import ContentCache, content_key
-from mella.steps.base import DroppingStep, Filter
+from mella.steps.base import DroppingStep, Filter, batches
 
 
 class AlignmentScorer(DroppingStep):
@@ -26,14 +26,8 @@ class AlignmentScorer(DroppingStep):
         cache = ContentCache("alignment")
         params = aligner.params()
         with self.sink(), self.progress() as bar:
-            batch: list[Document] = []
-            for doc in data:
-                batch.append(doc)
-                if len(batch) >= self.batch_size:
-                    bar.update(len(batch))
-                    yield from self._batch(batch, aligner, cache, params)
-                    batch = []
-            if batch:
+            for batch in batches(data, self.batch_size):
+                bar.update(len(batch))
                 yield from self._batch(batch, aligner, cache, params)
 
     def _batch(self, batch, aligner, cache, params):

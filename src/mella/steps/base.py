@@ -83,7 +83,7 @@ class Filter(DroppingStep):
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         with self.sink():
-            for batch in _batches(data, self.batch_size):
+            for batch in batches(data, self.batch_size):
                 with self.track_time("batch" if self.batch_size > 1 else None):
                     results = self.filter_batch(batch) if self.batch_size > 1 else [self.filter(batch[0])]
                 for doc, result in zip(batch, results):
@@ -94,7 +94,8 @@ class Filter(DroppingStep):
                         self.drop(doc, result[1] if isinstance(result, tuple) else "filtered", rank)
 
 
-def _batches(data, size: int):
+def batches(data, size: int):
+    """Lists of up to ``size`` documents, in order."""
     batch: list[Document] = []
     for doc in data:
         batch.append(doc)

@@ -9,7 +9,7 @@ from datatrove.data import Document, DocumentsPipeline
 from mella.cache import ContentCache, content_key
 from mella.eval.backends import GenerationError, Request, get_generator
 from mella.ling.backends import caption_prompt
-from mella.steps.base import DroppingStep
+from mella.steps.base import DroppingStep, batches
 
 
 def data_url(doc: Document) -> str:
@@ -35,14 +35,8 @@ class Captioner(DroppingStep):
         version, prompt = caption_prompt()
         params = generator.params()
         with self.sink(), self.progress() as bar:
-            batch: list[Document] = []
-            for doc in data:
-                batch.append(doc)
-                if len(batch) >= self.batch_size:
-                    bar.update(len(batch))
-                    yield from self._batch(batch, generator, cache, params, version, prompt, rank)
-                    batch = []
-            if batch:
+            for batch in batches(data, self.batch_size):
+                bar.update(len(batch))
                 yield from self._batch(batch, generator, cache, params, version, prompt, rank)
 
     def _batch(self, batch, generator, cache, params, version, prompt, rank):

@@ -11,7 +11,7 @@ from datatrove.data import Document, DocumentsPipeline
 from mella.images.net import FetchError, SafeFetcher
 from mella.images.validate import ImageChecks, ImageRejected, process
 from mella.images.warcindex import WarcImages
-from mella.steps.base import DroppingStep
+from mella.steps.base import DroppingStep, batches
 
 OPAQUE_TYPES = {"application/octet-stream", "binary/octet-stream", "application/x-www-form-urlencoded"}
 
@@ -48,13 +48,7 @@ class ImageFetcher(DroppingStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with self.sink(), ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            batch: list[Document] = []
-            for doc in data:
-                batch.append(doc)
-                if len(batch) >= self.concurrency * 4:
-                    yield from self._finish(pool, batch, rank)
-                    batch = []
-            if batch:
+            for batch in batches(data, self.concurrency * 4):
                 yield from self._finish(pool, batch, rank)
 
     def _finish(self, pool, batch: list[Document], rank: int):
