@@ -47,9 +47,10 @@ class ImageFetcher(DroppingStep):
             return source, e
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        with self.sink(), ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with self.sink(), ThreadPoolExecutor(max_workers=self.concurrency) as pool, self.progress("image") as bar:
             for batch in batches(data, self.concurrency * 4):
                 yield from self._finish(pool, batch, rank)
+                bar.update(len(batch))
 
     def _finish(self, pool, batch: list[Document], rank: int):
         started = time.perf_counter()

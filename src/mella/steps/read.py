@@ -83,8 +83,11 @@ class InputReader(DroppingStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:
             yield from data
-        with self.sink():
-            for path in self.files[rank::world_size]:
+        shard = self.files[rank::world_size]
+        with self.sink(), self.progress("file") as bar:
+            bar.total = len(shard)
+            for path in shard:
+                bar.update(1)
                 self.counts["input_files"] += 1
                 kind = input_kind(Path(path))
                 reader = {"warc": self.read_warc, "html": self.read_html_file, "pairs": self.read_pairs}[kind]
