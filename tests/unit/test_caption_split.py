@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from mella.eval.backends import GenerationError, Request
-from mella.steps.caption import _generate
+from mella.eval.backends import GenerationError, Request, generate_safely
 
 
 class OOMAbove2:
@@ -22,7 +21,7 @@ class OOMAbove2:
 def test_out_of_memory_batches_are_split_and_one_bad_item_is_named():
     gen = OOMAbove2()
     requests = [Request(str(i), "p", "en") for i in range(7)] + [Request("bad", "p", "en")]
-    out = _generate(gen, requests)
+    out = generate_safely(gen, requests)
     assert [o if isinstance(o, str) else o.kind for o in out] == [f"caption of {i}" for i in range(7)] + ["out_of_memory"]
     assert gen.batches[0] == 8 and max(gen.batches[1:]) <= 4
     assert isinstance(out[-1], GenerationError)

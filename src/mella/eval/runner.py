@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from mella.cache import ContentCache, content_key
-from mella.eval.backends import GenerationError, Request, get_generator
+from mella.eval.backends import Request, generate_safely, get_generator
 from mella.eval.tasks import Task, load_task
 
 
@@ -77,7 +77,7 @@ def run_tasks(task_paths: list[str | Path], out: str | Path, backend: str, batch
                 todo = [n for n, r in enumerate(results) if r is None]
                 stats["cached"] += len(batch) - len(todo)
                 if todo:
-                    generated = _generate(generator, [requests[n] for n in todo])
+                    generated = generate_safely(generator, [requests[n] for n in todo])
                     for n, result in zip(todo, generated):
                         results[n] = result
                         if isinstance(result, str):
@@ -100,16 +100,6 @@ def run_tasks(task_paths: list[str | Path], out: str | Path, backend: str, batch
         log(f"{task.task}: {stats['done']} done ({stats['generated']} generated, {stats['cached']} from cache), "
             f"{stats['errors']} failed" + (f", {stats['items_per_s']} items/s" if stats["items_per_s"] else ""))
     return summary
-
-
-def _generate(generator, requests: list[Request]) -> list:
-    """Outputs or GenerationErrors, in order. A batch that fails as a whole is retried one by one."""
-    try:
-        return list(generator.generate(requests))
-    except Exception as e:  # noqa: BLE001 - any backend failure becomes a recorded, retryable error
-        if len(requests) == 1:
-            return [GenerationError(type(e).__name__, str(e)[:300])]
-        return [_generate(generator, [r])[0] for r in requests]
 
 
 def read_outputs(run: Path, task: str) -> dict[str, str]:

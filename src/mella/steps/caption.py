@@ -7,7 +7,7 @@ import base64
 from datatrove.data import Document, DocumentsPipeline
 
 from mella.cache import ContentCache, content_key
-from mella.eval.backends import GenerationError, Request, get_generator
+from mella.eval.backends import Request, generate_safely, get_generator
 from mella.ling.backends import caption_prompt
 from mella.steps.base import DroppingStep, batches
 
@@ -46,7 +46,7 @@ class Captioner(DroppingStep):
         self.counts["from_cache"] += len(batch) - len(todo)
         if todo:
             with self.track_time("batch"):
-                outs = _generate(generator, [Request(data_url(batch[n]), prompt, "en") for n in todo])
+                outs = generate_safely(generator, [Request(data_url(batch[n]), prompt, "en") for n in todo])
             for n, out in zip(todo, outs):
                 results[n] = out
                 if isinstance(out, str):
@@ -60,15 +60,3 @@ class Captioner(DroppingStep):
             doc.metadata.update({"caption.en": out, "caption.model": params.get("model"),
                                  "caption.prompt_version": version})
             yield doc
-
-
-def _generate(generator, requests: list[Request]) -> list:
-    """Outputs or errors in order; a whole-batch failure (e.g. out of memory) is retried in halves."""
-    try:
-        return list(generator.generate(requests))
-    except Exception as e:  # noqa: BLE001 - any backend failure becomes a named, retryable error
-        if len(requests) == 1:
-            kind = "out_of_memory" if "out of memory" in str(e).lower() else type(e).__name__
-            return [GenerationError(kind, str(e)[:300])]
-        half = len(requests) // 2
-        return _generate(generator, requests[:half]) + _generate(generator, requests[half:])
