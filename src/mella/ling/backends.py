@@ -5,15 +5,13 @@ Captioners are the evaluation generators (mella.eval.backends) with the caption 
 from __future__ import annotations
 
 import importlib
-import json
-import time
-import urllib.error
-import urllib.request
 from functools import cache
 
 import yaml
 
 from mella.errors import NamedError
+from mella.eval.backends import GenerationError
+from mella.eval.backends.openai_compat import chat_completion
 from mella.resources import data_text
 
 TRANSLATORS = {
@@ -102,27 +100,10 @@ class LLMTranslator:
         payload = {"model": self.model, "temperature": 0, "max_tokens": self.max_new_tokens, "messages": [
             {"role": "system", "content": prompt["system"].format(language=language)},
             {"role": "user", "content": prompt["user"].format(text=text)}]}
-        last: TranslationError | None = None
-        for attempt in range(self.retries + 1):
-            try:
-                req = urllib.request.Request(f"{self.base_url}/chat/completions", data=json.dumps(payload).encode(),
-                                             headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    out = json.loads(resp.read())["choices"][0]["message"]["content"]
-                if not out or not out.strip():
-                    raise TranslationError("empty_output")
-                return out.strip()
-            except urllib.error.HTTPError as e:
-                last = TranslationError(f"http_{e.code}")
-                if e.code not in (408, 429) and e.code < 500:
-                    raise last from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-                last = TranslationError("timeout" if "timed out" in str(e) else "connection_error", str(e))
-            except (KeyError, IndexError, TypeError, ValueError) as e:
-                last = TranslationError("bad_response", str(e))
-            if attempt < self.retries:
-                time.sleep(self.backoff * 2**attempt)
-        raise last
+        try:
+            return chat_completion(self.base_url, payload, self.timeout, self.retries, self.backoff)
+        except GenerationError as e:
+            raise TranslationError(e.kind, e.detail) from None
 
     def translate(self, texts: list[str], tgt_code: str, language: str) -> list[str | TranslationError]:
         """Translations in order; a failed item comes back as its TranslationError."""

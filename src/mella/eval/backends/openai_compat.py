@@ -30,6 +30,37 @@ def image_url(image: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
+def chat_completion(base_url: str, payload: dict, timeout: float = 120.0, retries: int = 3, backoff: float = 1.0,
+                    api_key: str = "") -> str:
+    """POST ``payload`` to ``{base_url}/chat/completions``; the answer's text. 408/429/5xx, timeouts,
+    connection errors, malformed and empty answers are retried with exponential backoff; what still fails
+    raises GenerationError with a named kind (``http_503``, ``timeout``, ``empty_output``...)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+    last = GenerationError("unknown")
+    for attempt in range(retries + 1):
+        try:
+            req = urllib.request.Request(f"{base_url}/chat/completions", data=json.dumps(payload).encode(),
+                                         headers=headers)
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                text = json.loads(resp.read())["choices"][0]["message"]["content"]
+            if not isinstance(text, str) or not text.strip():
+                raise GenerationError("empty_output")
+            return text.strip()
+        except urllib.error.HTTPError as e:
+            last = GenerationError(f"http_{e.code}", e.reason if isinstance(e.reason, str) else "")
+            if e.code not in (408, 429) and e.code < 500:
+                raise last from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+            last = GenerationError("timeout" if "timed out" in str(e) else "connection_error", str(e))
+        except (KeyError, IndexError, TypeError, json.JSONDecodeError) as e:
+            last = GenerationError("bad_response", str(e))
+        except GenerationError as e:
+            last = e
+        if attempt < retries:
+            time.sleep(backoff * 2**attempt)
+    raise last
+
+
 class OpenAICompatGenerator:
     name = "openai"
     is_dummy = False
@@ -47,39 +78,12 @@ class OpenAICompatGenerator:
         return {"model": self.model, "base_url": self.base_url, "max_new_tokens": self.max_new_tokens,
                 "temperature": self.temperature}
 
-    def _post(self, payload: dict) -> dict:
-        req = urllib.request.Request(f"{self.base_url}/chat/completions", data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json",
-                                              **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})})
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-            return json.loads(resp.read())
-
     def one(self, request: Request) -> str:
         payload = {"model": self.model, "max_tokens": self.max_new_tokens, "temperature": self.temperature,
                    "messages": [{"role": "user", "content": [
                        {"type": "image_url", "image_url": {"url": image_url(request.image)}},
                        {"type": "text", "text": request.prompt}]}]}
-        last = GenerationError("unknown")
-        for attempt in range(self.retries + 1):
-            try:
-                body = self._post(payload)
-                text = body["choices"][0]["message"]["content"]
-                if not isinstance(text, str) or not text.strip():
-                    raise GenerationError("empty_output")
-                return text.strip()
-            except urllib.error.HTTPError as e:
-                last = GenerationError(f"http_{e.code}", e.reason if isinstance(e.reason, str) else "")
-                if e.code not in (408, 429) and e.code < 500:
-                    raise last from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-                last = GenerationError("timeout" if "timed out" in str(e) else "connection_error", str(e))
-            except (KeyError, IndexError, TypeError, json.JSONDecodeError) as e:
-                last = GenerationError("bad_response", str(e))
-            except GenerationError as e:
-                last = e
-            if attempt < self.retries:
-                time.sleep(self.backoff * 2**attempt)
-        raise last
+        return chat_completion(self.base_url, payload, self.timeout, self.retries, self.backoff, self.api_key)
 
     def generate(self, batch: list[Request]) -> list[str | GenerationError]:
         """Outputs in order; a failed item is returned as its GenerationError (the batch goes on)."""
