@@ -8,16 +8,7 @@ from pathlib import Path
 
 from mella.eval.keywords import keywords
 from mella.eval.tasks import held_out, write_task
-
-
-def _mined_rows(mined: Path):
-    import pyarrow.parquet as pq
-
-    for shard in sorted(mined.glob("train-*.parquet")):
-        for batch in pq.ParquetFile(shard).iter_batches(batch_size=4096):
-            cols = batch.to_pydict()
-            for i in range(batch.num_rows):
-                yield {k: v[i] for k, v in cols.items()}
+from mella.shards import iter_rows
 
 
 def culture_from_mined(mined: Path, out: Path, share: float = 0.05, per_lang: int | None = None,
@@ -28,7 +19,7 @@ def culture_from_mined(mined: Path, out: Path, share: float = 0.05, per_lang: in
     files once images are fetched, else items point at the URL.
     """
     by_lang: dict[str, list[dict]] = {}
-    for row in _mined_rows(mined):
+    for row in iter_rows(mined):
         if not held_out(row["id"], share):
             continue
         lang = row["lang"] if row["lang"] != "sr" or row["script"] != "Latn" else "sr-Latn"

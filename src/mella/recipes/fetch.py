@@ -14,21 +14,10 @@ from pathlib import Path
 from mella.config import FetchConfig
 from mella.recipes.common import atomic_json, check_same_job, run_all, summarise
 from mella.schema import IMAGE_COLUMNS, IMAGE_EXCLUDED_COLUMNS
+from mella.shards import count_rows, iter_rows
 
 JSON_KEYS = ("lid.lang", "lid.script", "page.url", "page.lang", "page.title", "img.width", "img.height",
              "img.sha256", "img.phash", "img.source")
-
-
-def _mined_rows(in_dir: Path) -> tuple[int, set[str]]:
-    import pyarrow.parquet as pq
-
-    total, sources = 0, set()
-    for shard in sorted(in_dir.glob("train-*.parquet")):
-        pf = pq.ParquetFile(shard)
-        total += pf.metadata.num_rows
-        for batch in pf.iter_batches(columns=["source_file"]):
-            sources.update(s for s in batch.column(0).to_pylist() if s)
-    return total, sources
 
 
 def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
@@ -44,7 +33,7 @@ def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
     from mella.steps.write import ParquetShardWriter
 
     in_dir, out = Path(in_dir), Path(out)
-    total, sources = _mined_rows(in_dir)
+    total = count_rows(in_dir)
     if total == 0:
         raise ValueError(f"{in_dir}: no mined records (train-*.parquet)")
     out.mkdir(parents=True, exist_ok=True)
@@ -53,6 +42,7 @@ def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
     if cfg.warc_first:
         index = out / "_warc_images.sqlite"
         if not index.exists():
+            sources = {row["source_file"] for row in iter_rows(in_dir, ["source_file"]) if row["source_file"]}
             warcs = sorted(Path(s) for s in sources if s.endswith((".warc", ".warc.gz")) and Path(s).is_file())
             build_index(warcs, index)
     w = cfg.write

@@ -8,12 +8,7 @@ from pathlib import Path
 from mella.config import AlignConfig, CaptionConfig, TranslateConfig
 from mella.recipes.common import atomic_json, check_same_job, run_all, summarise
 from mella.schema import ALIGN_COLUMNS, CAPTION_COLUMNS, IMAGE_COLUMNS, TRANSLATION_COLUMNS
-
-
-def _rows(in_dir: Path) -> int:
-    import pyarrow.parquet as pq
-
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(in_dir.glob("train-*.parquet")))
+from mella.shards import count_rows
 
 
 def _map(in_dir: Path, out: Path, steps, in_columns, out_columns, cfg, stage: str) -> dict:
@@ -22,7 +17,7 @@ def _map(in_dir: Path, out: Path, steps, in_columns, out_columns, cfg, stage: st
     from mella.steps.staged import StagedParquetReader
     from mella.steps.write import ParquetShardWriter
 
-    total = _rows(in_dir)
+    total = count_rows(in_dir)
     if total == 0:
         raise ValueError(f"{in_dir}: no records (train-*.parquet)")
     out.mkdir(parents=True, exist_ok=True)

@@ -6,21 +6,15 @@ import os
 from pathlib import Path
 
 from mella.languages import Language
+from mella.shards import iter_rows
 
 
 def _examples(out: Path, per_lang: int = 3) -> dict[str, list[dict]]:
-    import pyarrow.parquet as pq
-
     found: dict[str, list[dict]] = {}
-    columns = ["lang", "script", "alt_text", "image_url", "page_url"]
-    for shard in sorted(out.glob("train-*.parquet")):
-        # ParquetFile batches, not read_table: the latter imports pandas when installed (+0.4 s)
-        for batch in pq.ParquetFile(shard).iter_batches(batch_size=4096, columns=columns):
-            cols = batch.to_pydict()
-            for i, lang in enumerate(cols["lang"]):
-                bucket = found.setdefault(lang, [])
-                if len(bucket) < per_lang:
-                    bucket.append({c: cols[c][i] for c in columns})
+    for row in iter_rows(out, ["lang", "script", "alt_text", "image_url", "page_url"]):
+        bucket = found.setdefault(row["lang"], [])
+        if len(bucket) < per_lang:
+            bucket.append(row)
     return found
 
 
