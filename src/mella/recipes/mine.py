@@ -44,7 +44,7 @@ def _near_dedup(cfg: MineConfig, sink) -> list:
                           exclusion_writer=sink)] if d.near else []
 
 
-def mining_steps(files: list[Path], cfg: MineConfig, sink, exact_dedup: bool = True) -> list:
+def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exact_dedup: bool = True) -> list:
     """Reader -> extraction -> alt-text signals -> junk filter -> [exact dedup] -> language ID ->
     language and length filters. Cheap checks run first so that the classifier sees fewer records."""
     from mella.steps.alt_quality import AltLengthFilter, AltQualityAnnotator, AltQualityFilter
@@ -52,7 +52,6 @@ def mining_steps(files: list[Path], cfg: MineConfig, sink, exact_dedup: bool = T
     from mella.steps.lid import LanguageAnnotator, LanguageFilter
     from mella.steps.read import InputReader
 
-    languages = resolve_langs(cfg.langs, build_table(cfg.languages))
     x, q = cfg.extract, cfg.quality
     return [
         InputReader(files, cfg.read.max_page_bytes, tuple(cfg.read.allowed_status), exclusion_writer=sink),
@@ -76,7 +75,7 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     files = expand_inputs(inputs)
     if not files:
         raise ValueError(f"no readable input files in {inputs}")
-    resolve_langs(cfg.langs, build_table(cfg.languages))  # fail early on unknown languages
+    languages = resolve_langs(cfg.langs, build_table(cfg.languages))  # fails early on unknown languages
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     check_same_job(out, [str(f.resolve()) for f in files], cfg.model_dump(exclude={"workers"}))
@@ -84,12 +83,12 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     workers = max(1, cfg.workers)
     if len(files) == 1 or workers == 1:
         sink = _writer(excluded_dir, cfg, "excluded", excluded=True)
-        pipeline = mining_steps(files, cfg, sink) + _near_dedup(cfg, sink) + [_writer(out, cfg, KEPT_PREFIX)]
+        pipeline = mining_steps(files, cfg, sink, languages) + _near_dedup(cfg, sink) + [_writer(out, cfg, KEPT_PREFIX)]
         run_all(LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(out / "logs" / "mine")))
     else:
         stage1 = out / "_stage1"
         sink = _writer(excluded_dir, cfg, "excluded-s1", excluded=True)
-        steps1 = mining_steps(files, cfg, sink, exact_dedup=False) + [_writer(stage1, cfg, "stage1")]
+        steps1 = mining_steps(files, cfg, sink, languages, exact_dedup=False) + [_writer(stage1, cfg, "stage1")]
         run_all(LocalPipelineExecutor(steps1, tasks=len(files), workers=min(workers, len(files)),
                                        logging_dir=str(out / "logs" / "stage1")))
         from mella.steps.staged import StagedParquetReader
@@ -103,5 +102,5 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
 
     summary = summarise(out)
     atomic_json(out / "stats.json", summary)
-    write_card(out, summary, resolve_langs(cfg.langs, build_table(cfg.languages)), [str(f) for f in files])
+    write_card(out, summary, languages, [str(f) for f in files])
     return summary
