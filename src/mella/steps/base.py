@@ -18,22 +18,26 @@ def record_lang(meta: dict) -> str:
     return page_lang.split("-")[0].lower() if page_lang else "und"
 
 
-class DroppingStep(PipelineStep):
-    """A step that can drop a record with a named reason, counted and sent to the exclusion sink."""
+class CountingStep(PipelineStep):
+    """A step with plain counters (``self.counts``), cheaper than a stat_update per document; they move
+    into datatrove's stats once, by ``flush_counts``."""
 
-    def __init__(self, exclusion_writer=None):
+    def __init__(self):
         super().__init__()
-        self.exclusion_writer = exclusion_writer
         self.counts: Counter = Counter()
-
-    def count(self, label: str, n: int = 1) -> None:
-        """A plain counter, cheaper than stat_update per document; moved into the stats by flush_counts."""
-        self.counts[label] += n
 
     def flush_counts(self) -> None:
         for label, n in self.counts.items():
             self.stat_update(label, value=n)
         self.counts.clear()
+
+
+class DroppingStep(CountingStep):
+    """A step that can drop a record with a named reason, counted and sent to the exclusion sink."""
+
+    def __init__(self, exclusion_writer=None):
+        super().__init__()
+        self.exclusion_writer = exclusion_writer
 
     @contextlib.contextmanager
     def sink(self):

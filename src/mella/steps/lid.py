@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 
 from datatrove.data import Document, DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
-from mella.steps.base import Filter
+from mella.steps.base import CountingStep, Filter
 
 from mella.languages import Language
 from mella.lid import LidResult, ScriptRestrictedLid
@@ -14,7 +12,7 @@ from mella.scripts import dominant_script
 from mella.urls import cctld
 
 
-class LanguageAnnotator(PipelineStep):
+class LanguageAnnotator(CountingStep):
     """Adds ``lid.script``, ``lid.label``, ``lid.lang``, ``lid.score``, ``lid.evidence``. Never drops.
 
     ``lid.lang`` is a target-language code when the label maps to one; labels that text alone cannot tell
@@ -31,7 +29,6 @@ class LanguageAnnotator(PipelineStep):
         self.top_k = top_k
         self.label_to_lang = {label: code for code, lang in languages.items() for label in lang.lid_labels}
         self._lid: ScriptRestrictedLid | None = None
-        self.counts: Counter = Counter()
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if self._lid is None:
@@ -42,9 +39,7 @@ class LanguageAnnotator(PipelineStep):
                     self.annotate(doc)
                 yield doc
         finally:
-            for label, n in self.counts.items():
-                self.stat_update(label, value=n)
-            self.counts.clear()
+            self.flush_counts()
 
     def annotate(self, doc: Document) -> None:
         meta = doc.metadata

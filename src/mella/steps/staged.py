@@ -18,7 +18,7 @@ class StagedParquetReader(PipelineStep):
     name = "📥 staged shards"
 
     def __init__(self, folder: str | Path, prefix: str, batch_rows: int = 8192, columns=None,
-                 row_range: tuple[int, int] | None = None, shard_rows: int | None = None):
+                 shard_rows: int | None = None):
         """``shard_rows``: task ``rank`` reads rows [rank*shard_rows, (rank+1)*shard_rows) of all files
         in order (instead of whole files by rank)."""
         super().__init__()
@@ -48,12 +48,13 @@ class StagedParquetReader(PipelineStep):
                 continue
             for batch in pf.iter_batches(batch_size=self.batch_rows):
                 cols = batch.to_pydict()
+                images = cols.get("image")
                 for i in range(batch.num_rows):
                     row += 1
                     if row - 1 < first or (last is not None and row - 1 >= last):
                         continue
                     meta = {key: cols[col][i] for col, key in keyed if col in cols}
                     url = cols["image_url"][i]
-                    media = Media(id="0", type=MediaType.IMAGE, url=url, media_bytes=cols.get("image", [None] * (i + 1))[i])
+                    media = Media(id="0", type=MediaType.IMAGE, url=url, media_bytes=images[i] if images else None)
                     yield Document(text=cols["alt_text"][i], id=cols["id"][i], metadata=meta,
                                    media=[media] if url else [])
