@@ -97,40 +97,29 @@ def looks_binary(body: bytes) -> bool:
 
 def to_utf8(body: bytes, header_charset: str | None = None) -> tuple[bytes, str]:
     """(UTF-8 bytes, source charset): what the HTML parser gets (lexbor reads bytes as UTF-8 and is
-    fastest on bytes). Declared UTF-8 passes through untouched (invalid sequences become U+FFFD in the
-    parser, and alt-texts with them are dropped as mojibake); other charsets are transcoded."""
+    fastest on bytes). Charset order: BOM, HTTP header, ``<meta charset>``, strict UTF-8, detection.
+    Declared UTF-8 passes through untouched (invalid sequences become U+FFFD in the parser, and
+    alt-texts with them are dropped as mojibake); other charsets are transcoded."""
     if body.startswith(codecs.BOM_UTF8):
         return body[3:], "utf-8"
     if looks_binary(body):
         raise DecodeError("binary_content", "NUL/control bytes in what claims to be HTML")
-    declared = header_charset
-    if declared is None:
-        meta = _META_CHARSET.search(body[:4096])
-        declared = _normalise(meta.group(1).decode("ascii", "ignore")) if meta else None
-    if declared == "utf-8":
-        return body, "utf-8"
-    text, charset = decode_html(body, header_charset)
-    return (body if charset == "utf-8" else text.encode("utf-8")), charset
-
-
-def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
-    """(text, charset used). Order: HTTP header, BOM, <meta charset>, UTF-8, detection."""
-    if body.startswith(codecs.BOM_UTF8):
-        return body[3:].decode("utf-8", "replace"), "utf-8"
-    if looks_binary(body):
-        raise DecodeError("binary_content", "NUL/control bytes in what claims to be HTML")
-    tried: list[str] = []
     meta = _META_CHARSET.search(body[:4096])
-    for cand in (header_charset, _normalise(meta.group(1).decode("ascii", "ignore")) if meta else None, "utf-8"):
+    meta_charset = _normalise(meta.group(1).decode("ascii", "ignore")) if meta else None
+    if (header_charset or meta_charset) == "utf-8":
+        return body, "utf-8"
+    tried: list[str] = []
+    for cand in (header_charset, meta_charset, "utf-8"):
         if cand and cand not in tried:
             tried.append(cand)
             try:
-                return body.decode(cand), cand
+                text = body.decode(cand)
             except (UnicodeDecodeError, LookupError):
                 continue
+            return (body if cand == "utf-8" else text.encode("utf-8")), cand
     from charset_normalizer import from_bytes
 
     best = from_bytes(body[:65536]).best()
     if best is not None and best.encoding:
-        return body.decode(best.encoding, "replace"), best.encoding
+        return body.decode(best.encoding, "replace").encode("utf-8"), best.encoding
     raise DecodeError("undecodable_charset", f"tried {tried} and detection")
