@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean browser docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,12 +12,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# headless Chromium for the sample-browser test (Debian's package; Playwright drives it, downloads nothing)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk \
+	   fonts-thai-tlwg >/dev/null) || echo "could not install Debian's chromium: the browser test will fail"; }
+
 demo: $(STAMP)
 	rm -rf demo-out
-	$(BIN)/mella mine examples/sample-crawl.warc.gz examples/wit-captions.jsonl --out demo-out
+	$(BIN)/mella build examples/demo.yaml
 
-test: $(STAMP)
+test: $(STAMP) browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+docs: $(STAMP)
+	$(BIN)/python -m mella.schema > docs/columns.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/mine.py

@@ -18,19 +18,46 @@ def _root() -> None:
     """mella: build (mine, ...), train and evaluate MLLMs for low-resource languages."""
 
 
+EXIT_USAGE, EXIT_INCOMPLETE, EXIT_EMPTY = 2, 3, 4
+
+
 @contextmanager
 def _job_errors():
     """Bad input or config: exit 2 with the message; a run left incomplete: exit 3 (rerun resumes)."""
+    from pydantic import ValidationError
+
     from mella.recipes.common import IncompleteRun
 
     try:
         yield
-    except (ValueError, FileNotFoundError) as e:
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        typer.echo(f"error: bad configuration: {problems} (--dry-run shows the resolved config)", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
         typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     except IncompleteRun as e:
         typer.echo(f"incomplete: {e}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_INCOMPLETE) from None
+
+
+def _load(model, config, overrides, sets):
+    """Config from defaults < YAML < flags, with the errors of any layer as one clear message."""
+    from mella.config import load_config
+
+    with _job_errors():
+        return load_config(model, config, overrides, sets)
+
+
+def _empty_check(kept: int, what: str, where: Path, reasons: dict | None = None) -> None:
+    """A run that keeps nothing says so, and exits 4."""
+    if kept:
+        return
+    top = ", ".join(f"{r} {n}" for r, n in list((reasons or {}).items())[:5])
+    typer.echo(f"\nkept 0 {what}" + (f": every one was dropped ({top})" if top else "") +
+               f". Reasons per record: {where}/excluded/", err=True)
+    raise typer.Exit(EXIT_EMPTY)
 
 
 def _quiet_logs(verbose: bool) -> None:
@@ -54,10 +81,10 @@ def mine(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show datatrove's progress logs"),
 ) -> None:
     """Mine native alt-text image records (D_know candidates) from web crawls."""
-    from mella.config import MineConfig, load_config
+    from mella.config import MineConfig
 
     overrides = {"langs": langs.split(",") if langs else None, "workers": workers}
-    cfg = load_config(MineConfig, config, overrides, set_)
+    cfg = _load(MineConfig, config, overrides, set_)
     if dry_run:
         typer.echo(json.dumps(cfg.model_dump(), indent=2, ensure_ascii=False))
         return
@@ -70,100 +97,81 @@ def mine(
     typer.echo(format_summary(summary, cfg.langs))
     typer.echo(f"\nrecords: {out}/  (load: datasets.load_dataset('parquet', data_dir='{out}'))")
     typer.echo(f"dropped: {out}/excluded/   stats: {out}/stats.json   card: {out}/README.md")
+    _empty_check(summary["kept_total"], "records", out, summary["dropped_by_reason"])
 
 
 @app.command()
 def fetch(
-    in_dir: Path = typer.Argument(..., help="a `mella mine` output directory"),
+    in_dir: Path = typer.Argument(..., help="a record table: the output of `mella mine` (or any later stage)"),
     out: Path = typer.Option(..., "--out", "-o", help="output directory (rerun the same command to resume)"),
     concurrency: Optional[int] = typer.Option(None, help="download threads per worker"),
     workers: Optional[int] = typer.Option(None, help="parallel processes"),
     allow_private: bool = typer.Option(False, "--allow-private",
                                        help="allow private/loopback addresses (tests, intranets)"),
+    offline: bool = typer.Option(False, "--offline", help="take images only from the crawl's WARC records"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (defaults < YAML < flags)"),
     set_: list[str] = typer.Option([], "--set", help="override any config key: --set min_side=128"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Fetch, validate and deduplicate the images of mined records: webdataset tars + Parquet."""
-    from mella.config import FetchConfig, load_config
+    """Fetch, validate and deduplicate the images of records into a content-addressed image store."""
+    from mella.config import FetchConfig
 
-    overrides = {"concurrency": concurrency, "workers": workers, "allow_private": True if allow_private else None}
-    cfg = load_config(FetchConfig, config, overrides, set_)
+    overrides = {"concurrency": concurrency, "workers": workers, "allow_private": True if allow_private else None,
+                 "network": False if offline else None}
+    cfg = _load(FetchConfig, config, overrides, set_)
     _quiet_logs(verbose)
     from mella.recipes.fetch import run_fetch
 
     with _job_errors():
         summary = run_fetch(in_dir, out, cfg)
+    _print_fetch(summary, out)
+    _empty_check(summary["kept_total"], "images", out, summary["dropped_by_reason"])
+
+
+def _print_fetch(summary: dict, out: Path) -> None:
     typer.echo(f"images: {summary['kept_total']} kept, {summary['dropped_total']} dropped")
     for reason, n in list(summary["dropped_by_reason"].items())[:12]:
         typer.echo(f"  {reason:28s} {n}")
-    typer.echo(f"webdataset: {out}/webdataset/   parquet: {out}/train-*.parquet   dropped: {out}/excluded/   "
-               f"stats: {out}/stats.json")
+    typer.echo(f"records: {out}/train-*.parquet   images: {out}/table.json names the store   "
+               f"dropped: {out}/excluded/   stats: {out}/stats.json")
 
 
-@app.command()
-def build(
-    inputs: list[Path] = typer.Argument(..., help="WARC/ARC files, HTML folders, parquet/jsonl pair tables"),
-    out: Path = typer.Option(..., "--out", "-o", help="output directory: mined/ and images/ inside"),
-    langs: Optional[str] = typer.Option(None, help="comma-separated target languages"),
-    workers: Optional[int] = typer.Option(None, help="parallel processes (both stages)"),
-    concurrency: Optional[int] = typer.Option(None, help="download threads per worker"),
-    allow_private: bool = typer.Option(False, "--allow-private", help="allow private addresses when fetching"),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML with `mine:` and `fetch:` sections"),
-    set_: list[str] = typer.Option([], "--set", help="e.g. --set mine.lid.min_score=0.6 --set fetch.min_side=128"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
-) -> None:
-    """Crawl files -> D_know: mine alt-text records, then fetch and check their images (resumable)."""
-    from mella.config import BuildConfig, load_config
-
-    overrides = {"mine.langs": langs.split(",") if langs else None, "mine.workers": workers,
-                 "fetch.workers": workers, "fetch.concurrency": concurrency,
-                 "fetch.allow_private": True if allow_private else None}
-    cfg = load_config(BuildConfig, config, overrides, set_)
-    _quiet_logs(verbose)
-    from mella.recipes.fetch import run_fetch
-    from mella.recipes.mine import run_mine
-    from mella.report.summary import format_summary
-
-    with _job_errors():
-        mined = run_mine(inputs, out / "mined", cfg.mine)
-        typer.echo(format_summary(mined, cfg.mine.langs))
-        images = run_fetch(out / "mined", out / "images", cfg.fetch)
-    typer.echo(f"\nimages: {images['kept_total']} kept, {images['dropped_total']} dropped "
-               f"(top: {', '.join(f'{r} {n}' for r, n in list(images['dropped_by_reason'].items())[:5])})")
-    typer.echo(f"records: {out}/mined/ (card: {out}/mined/README.md)   images: {out}/images/")
+def _model_summary(kind: str, summary: dict, out: Path) -> None:
+    steps = summary["steps"]
+    failed = {k.removeprefix("failed_"): n for c in steps.values() for k, n in c.items() if k.startswith("failed_")}
+    typer.echo(f"{kind}: {summary['kept_total']} records" +
+               (f", failures kept with their reason: {', '.join(f'{r} {n}' for r, n in failed.items())}" if failed else ""))
+    for name, counters in steps.items():
+        if "from_cache" in counters or "generated" in counters:
+            made, seconds = counters.get("generated", 0), counters.get("seconds", 0)
+            rate = f", {made / seconds:.2f} items/s" if made and seconds else ""
+            typer.echo(f"  {name}: {made} generated{rate}, {counters.get('from_cache', 0)} from cache")
+    typer.echo(f"output: {out}/train-*.parquet   stats: {out}/stats.json")
 
 
 def _model_job(kind: str, in_dir: Path, out: Path, backend, model, base_url, batch_size, workers, config, set_,
                verbose, extra: dict | None = None) -> dict:
-    from mella.config import CaptionConfig, TranslateConfig, load_config
+    from mella.config import CaptionConfig, TranslateConfig
 
     model_cls = CaptionConfig if kind == "caption" else TranslateConfig
     overrides = {"backend": backend, "model": model, "base_url": base_url, "batch_size": batch_size,
                  "workers": workers} | (extra or {})
-    cfg = load_config(model_cls, config, overrides, set_)
+    cfg = _load(model_cls, config, overrides, set_)
     if not cfg.model:
         typer.echo("error: --model is required (a server model name or a local model directory)", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     _quiet_logs(verbose)
     from mella.recipes.ling import run_caption, run_translate
 
     with _job_errors():
         summary = (run_caption if kind == "caption" else run_translate)(in_dir, out, cfg)
-    typer.echo(f"{kind}: {summary['kept_total']} records, {summary['dropped_total']} dropped "
-               f"({', '.join(f'{r} {n}' for r, n in list(summary['dropped_by_reason'].items())[:6])})")
-    for name, counters in summary["steps"].items():
-        if "from_cache" in counters or "generated" in counters:
-            made, seconds = counters.get("generated", 0), counters.get("seconds", 0)
-            rate = f", {made / seconds:.2f} items/s" if made and seconds else ""
-            typer.echo(f"  {name}: {made} generated{rate}, {counters.get('from_cache', 0)} from cache")
-    typer.echo(f"output: {out}/train-*.parquet   dropped: {out}/excluded/   stats: {out}/stats.json")
+    _model_summary(kind, summary, out)
     return summary
 
 
 @app.command()
 def caption(
-    in_dir: Path = typer.Argument(..., help="a `mella fetch` output directory"),
+    in_dir: Path = typer.Argument(..., help="a record table with fetched images (`mella fetch` output or later)"),
     out: Path = typer.Option(..., "--out", "-o"),
     backend: Optional[str] = typer.Option(None, help="openai | transformers | dummy (tests)"),
     model: Optional[str] = typer.Option(None, help="server model name or local model directory"),
@@ -180,7 +188,7 @@ def caption(
 
 @app.command()
 def translate(
-    in_dir: Path = typer.Argument(..., help="a `mella caption` output directory"),
+    in_dir: Path = typer.Argument(..., help="a record table with captions (`mella caption` output or later)"),
     out: Path = typer.Option(..., "--out", "-o"),
     backend: Optional[str] = typer.Option(None, help="transformers (NLLB/M2M100/MADLAD) | openai (an LLM)"),
     model: Optional[str] = typer.Option(None, help="local model directory / hub id in cache, or server model"),
@@ -192,34 +200,176 @@ def translate(
     set_: list[str] = typer.Option([], "--set"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Machine-translate captions into the target languages, with translation QA (cached, resumable)."""
+    """Machine-translate captions into the target languages, with translation QA scores (cached, resumable)."""
     _model_job("translate", in_dir, out, backend, model, base_url, batch_size, workers, config, set_, verbose,
                {"targets": langs.split(",") if langs else None})
 
 
 @app.command()
 def align(
-    in_dir: Path = typer.Argument(..., help="a `mella fetch` output directory"),
+    in_dir: Path = typer.Argument(..., help="a record table with fetched images (`mella fetch` output or later)"),
     out: Path = typer.Option(..., "--out", "-o"),
     model: str = typer.Option(..., help="a CLIP/SigLIP-family model directory (or hub id in the local cache)"),
-    min_score: Optional[float] = typer.Option(None, help="drop records below this similarity (default: score only)"),
     batch_size: Optional[int] = typer.Option(None),
     workers: Optional[int] = typer.Option(None),
     config: Optional[Path] = typer.Option(None, "--config", "-c"),
     set_: list[str] = typer.Option([], "--set"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Image-text alignment scores of fetched records with a dual encoder (cached, resumable)."""
-    from mella.config import AlignConfig, load_config
+    """Image-text alignment scores of records with a dual encoder (cached, resumable; `select` decides)."""
+    from mella.config import AlignConfig
 
-    cfg = load_config(AlignConfig, config, {"model": model, "min_score": min_score, "batch_size": batch_size,
-                                            "workers": workers}, set_)
+    cfg = _load(AlignConfig, config, {"model": model, "batch_size": batch_size, "workers": workers}, set_)
     _quiet_logs(verbose)
     from mella.recipes.ling import run_align
 
     with _job_errors():
         summary = run_align(in_dir, out, cfg)
-    typer.echo(f"align: {summary['kept_total']} records, {summary['dropped_total']} dropped   output: {out}/")
+    _model_summary("align", summary, out)
+
+
+@app.command()
+def select(
+    in_dir: Path = typer.Argument(..., help="a record table (any stage's output)"),
+    out: Path = typer.Option(..., "--out", "-o"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    set_: list[str] = typer.Option([], "--set", help="thresholds: --set min_align_score=0.2 --set qa.min_similarity=0.85"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Decide which records make D_know and D_ling samples from the saved scores (no model runs again)."""
+    from mella.config import SelectConfig
+
+    cfg = _load(SelectConfig, config, {}, set_)
+    _quiet_logs(verbose)
+    from mella.recipes.ling import run_select
+
+    with _job_errors():
+        summary = run_select(in_dir, out, cfg)
+    from mella.report.summary import decisions_table
+
+    typer.echo(decisions_table(summary.get("decisions", {})))
+    typer.echo(f"output: {out}/train-*.parquet (columns know_reason, ling_reason; null = usable)")
+
+
+@app.command()
+def compose(
+    in_dir: Path = typer.Argument(..., help="a record table (mined, fetched, captioned, translated, selected...)"),
+    out: Path = typer.Option(..., "--out", "-o", help="the dataset folder: records/, samples/, splits.json"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    set_: list[str] = typer.Option([], "--set", help="e.g. --set quota=5000 --set know_share=0.5 --set thick=true"),
+    card: bool = typer.Option(True, help="also write the dataset card and the sample browser"),
+) -> None:
+    """Instruction samples (D_know, D_ling), leakage-free splits and the per-language mix."""
+    from mella.config import ComposeConfig
+
+    cfg = _load(ComposeConfig, config, {}, set_)
+    from mella.recipes.compose import run_compose
+
+    with _job_errors():
+        summary = run_compose(in_dir, out, cfg)
+        if card:
+            _card_and_browser(out)
+    from mella.report.summary import samples_table
+
+    typer.echo(samples_table(summary))
+    typer.echo(f"samples: {out}/samples/   records: {out}/records/   splits: {out}/splits.json")
+    if card:
+        typer.echo(f"card: {out}/README.md   browser: {out}/browse.html")
+    _empty_check(summary["samples"], "samples", out)
+
+
+def _card_and_browser(dataset: Path) -> None:
+    from mella.report.browse import write_browser
+    from mella.report.card import write_dataset_card
+
+    write_dataset_card(dataset)
+    write_browser(dataset)
+
+
+@app.command()
+def export(
+    dataset: Path = typer.Argument(..., help="a composed dataset (`mella compose` / `mella build` output)"),
+    format_: str = typer.Option(..., "--format", "-f", help="parquet | webdataset | llava | sharegpt | swift"),
+    out: Path = typer.Option(..., "--out", "-o"),
+    splits: str = typer.Option("train,validation,test", help="comma-separated splits to export"),
+    sources: str = typer.Option("d_know,d_ling", help="d_know, d_ling or both"),
+) -> None:
+    """Write the samples in a training format, images referenced relative to OUT (or embedded: parquet)."""
+    from mella.recipes.export import run_export
+
+    with _job_errors():
+        result = run_export(dataset, out, format_, tuple(splits.split(",")), tuple(sources.split(",")))
+    typer.echo(f"{format_}: {result['samples']} samples -> {out}/ ({json.dumps(result['files'], ensure_ascii=False)})"
+               + (f"; {result['skipped_no_image']} without an image skipped" if result["skipped_no_image"] else ""))
+
+
+@app.command()
+def card(dataset: Path = typer.Argument(..., help="a composed dataset")) -> None:
+    """(Re)write the dataset card: DATASET/README.md with counts, funnel, plots and keyword coverage."""
+    from mella.report.card import write_dataset_card
+
+    with _job_errors():
+        path = write_dataset_card(dataset)
+    typer.echo(f"card: {path}")
+
+
+@app.command()
+def browse(
+    dataset: Path = typer.Argument(..., help="a composed dataset"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="HTML file (default DATASET/browse.html)"),
+    per_group: int = typer.Option(200, help="samples shown per language x source x split, and excluded per reason"),
+    serve: bool = typer.Option(False, "--serve", help="also serve it on http://127.0.0.1:PORT"),
+    port: int = typer.Option(8765),
+) -> None:
+    """One static HTML page to browse samples and excluded records (filters: language, source, split, reason)."""
+    from mella.report.browse import write_browser
+
+    with _job_errors():
+        path = write_browser(dataset, out, per_group)
+    typer.echo(f"browser: {path}")
+    if serve:
+        import functools
+        import http.server
+
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path.parent))
+        with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+            typer.echo(f"serving http://127.0.0.1:{port}/{path.name} (Ctrl-C to stop)")
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                pass
+
+
+@app.command()
+def build(
+    args: list[str] = typer.Argument(..., help="CONFIG.yaml (with `inputs:`), or input files/folders"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="output directory (default: `out:` in the YAML)"),
+    langs: Optional[str] = typer.Option(None, help="comma-separated target languages"),
+    workers: Optional[int] = typer.Option(None, help="parallel processes (every stage)"),
+    allow_private: bool = typer.Option(False, "--allow-private", help="allow private addresses when fetching"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="the build YAML (or give it as the argument)"),
+    set_: list[str] = typer.Option([], "--set", help="e.g. --set mine.lid.min_score=0.6 --set compose.quota=1000"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Crawl to dataset in one resumable command: mine, fetch, align, caption, translate, select, compose,
+    export, card, browser (model stages run when their model is configured)."""
+    from mella.config import BuildConfig
+
+    if len(args) == 1 and args[0].endswith((".yaml", ".yml")) and config is None:
+        config, inputs = Path(args[0]), []
+    else:
+        inputs = [str(Path(a).resolve()) for a in args]  # paths on the command line: from here
+    overrides = {"inputs": inputs or None, "out": str(out.resolve()) if out else None,
+                 "mine.langs": langs.split(",") if langs else None,
+                 "workers": workers, "fetch.allow_private": True if allow_private else None}
+    cfg = _load(BuildConfig, config, overrides, set_)
+    _quiet_logs(verbose)
+    from mella.recipes.build import run_build
+
+    with _job_errors():
+        result = run_build(cfg, echo=typer.echo, base=config.parent if config else Path("."))
+    if result.get("empty"):
+        raise typer.Exit(EXIT_EMPTY)
 
 
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: culture (keywords) x language (METEOR, BLEU, ...).")
@@ -250,8 +400,7 @@ def eval_score(
 @eval_app.command("build")
 def eval_build(
     out: Path = typer.Option(..., "--out", "-o", help="directory for the task YAML + JSONL files"),
-    mined: Optional[Path] = typer.Option(None, help="a `mella mine` output: culture tasks from held-out records"),
-    share: float = typer.Option(0.05, help="share of mined records held out (by a hash of their id)"),
+    dataset: Optional[Path] = typer.Option(None, help="a composed dataset: culture + language tasks from its test split"),
     per_lang: Optional[int] = typer.Option(None, help="at most this many items per language"),
     wit: Optional[Path] = typer.Option(None, help="WIT-style JSONL (image_url, caption_reference_description, language)"),
     wit_kind: str = typer.Option("culture", help="culture or language tasks from --wit"),
@@ -259,24 +408,27 @@ def eval_build(
     images_list: Optional[Path] = typer.Option(None, help="Multi30K image split file (one file name per line)"),
     lang: Optional[str] = typer.Option(None, help="language of --multi30k captions"),
 ) -> None:
-    """Build benchmark tasks (YAML + JSONL) from mella records and existing caption sets."""
+    """Build benchmark tasks (YAML + JSONL) from a dataset's test split and existing caption sets."""
     from mella.eval import build
 
     written: list[Path] = []
-    if mined is not None:
-        written += build.culture_from_mined(mined, out, share, per_lang)
-    if wit is not None:
-        written += build.from_wit(wit, out, per_lang, wit_kind)
-    if multi30k is not None:
-        if images_list is None or lang is None:
-            typer.echo("error: --multi30k needs --images-list and --lang", err=True)
-            raise typer.Exit(2)
-        written.append(build.from_multi30k(multi30k, images_list, lang, out, limit=per_lang))
+    if multi30k is not None and (images_list is None or lang is None):
+        typer.echo("error: --multi30k needs --images-list and --lang", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    with _job_errors():
+        if dataset is not None:
+            written += build.from_dataset(dataset, out, per_lang)
+        if wit is not None:
+            written += build.from_wit(wit, out, per_lang, wit_kind)
+        if multi30k is not None:
+            written.append(build.from_multi30k(multi30k, images_list, lang, out, limit=per_lang))
     if not written:
-        typer.echo("error: nothing to build: give --mined, --wit or --multi30k", err=True)
+        typer.echo("error: nothing to build: give --dataset, --wit or --multi30k (a --dataset whose test split "
+                   "is empty gives no task)", err=True)
         raise typer.Exit(2)
     for path in written:
-        typer.echo(str(path))
+        items = sum(1 for line in path.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
+        typer.echo(f"{path}  ({items} items)")
 
 
 @eval_app.command("run")

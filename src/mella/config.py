@@ -81,9 +81,15 @@ def load_config(model: type[BaseModel], yaml_path: Path | None = None, overrides
 
     tree: dict[str, Any] = {}
     if yaml_path is not None:
-        loaded = yaml.safe_load(Path(yaml_path).read_text(encoding="utf-8")) or {}
+        path = Path(yaml_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(loaded, dict):
-            raise ValueError(f"{yaml_path}: expected a mapping at the top level")
+            raise ValueError(f"{path}: expected a mapping at the top level")
         tree.update(loaded)
     for dotted, value in (overrides or {}).items():
         if value is not None:
@@ -92,7 +98,11 @@ def load_config(model: type[BaseModel], yaml_path: Path | None = None, overrides
         if "=" not in item:
             raise ValueError(f"--set expects key.path=value, got {item!r}")
         dotted, raw = item.split("=", 1)
-        _set_path(tree, dotted.strip(), yaml.safe_load(raw))
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        _set_path(tree, dotted.strip(), value)
     return model.model_validate(tree)
 
 
@@ -107,6 +117,8 @@ class FetchConfig(_Strict):
     backoff: float = 0.5
     max_bytes: int = 20_000_000
     max_redirects: int = 3
+    network: bool = True  # False: take images only from the crawl's own WARC records (not_in_crawl otherwise)
+    image_store: str | None = None  # folder of the content-addressed image files (default: OUT/images)
     allow_private: bool = False
     allowed_networks: list[str] = Field(default_factory=list)  # CIDRs allowed although private
     honour_robots_header: bool = True
@@ -120,15 +132,7 @@ class FetchConfig(_Strict):
     quality: int = 90
     phash_distance: int = 3
     shard_records: int = 1000  # records per fetch task (the unit of resumption)
-    records_per_tar: int = 10_000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
-
-
-class BuildConfig(_Strict):
-    """`mella build`: mine, then fetch (each section as in its own command's config)."""
-
-    mine: MineConfig = Field(default_factory=MineConfig)
-    fetch: FetchConfig = Field(default_factory=FetchConfig)
 
 
 class CaptionConfig(_Strict):
@@ -139,28 +143,42 @@ class CaptionConfig(_Strict):
     base_url: str = "http://127.0.0.1:8000/v1"
     max_new_tokens: int = 300
     batch_size: int = 8
+    timeout: float = 120.0  # seconds per request (openai backend)
+    retries: int = 3  # after the first try, on 408/429/5xx, timeouts, connection errors, empty answers
+    backoff: float = 1.0  # seconds before the first retry, doubled each time
+    concurrency: int = 8  # requests in flight per worker (openai backend)
     workers: int = 1
     shard_records: int = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
 
 
-class TranslateConfig(_Strict):
-    """`mella translate`: machine translation of the captions + QA (docs/ling.md)."""
+class QAConfig(_Strict):
+    """Translation QA thresholds (the scores are saved by `mella translate`; `mella select` decides)."""
 
-    backend: str = "transformers"  # transformers (NLLB/M2M100/MADLAD) | openai (an LLM)
-    model: str = ""
-    base_url: str = "http://127.0.0.1:8000/v1"
-    max_new_tokens: int = 400
-    batch_size: int = 16
-    targets: list[str] = Field(default_factory=list)  # empty: each record's own language
-    languages: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    similarity: bool = True
     min_length_ratio: float = 0.5
     max_length_ratio: float = 2.5
     min_numbers_preserved: float = 1.0
     max_copy_ratio: float = 0.5
     max_repetition: float = 0.3
     min_similarity: float = 0.8
+
+
+class TranslateConfig(_Strict):
+    """`mella translate`: machine translation of the captions + QA scores (docs/ling.md)."""
+
+    backend: str = "transformers"  # transformers (NLLB/M2M100/MADLAD) | openai (an LLM)
+    model: str = ""
+    base_url: str = "http://127.0.0.1:8000/v1"
+    max_new_tokens: int = 400
+    batch_size: int = 16
+    timeout: float = 120.0  # seconds per request (openai backend)
+    retries: int = 3
+    backoff: float = 1.0
+    concurrency: int = 8
+    targets: list[str] = Field(default_factory=list)  # empty: each record's own language
+    languages: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    similarity: bool = True
+    qa: QAConfig = Field(default_factory=QAConfig)  # the summary's QA counts use these (select decides)
     workers: int = 1
     shard_records: int = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
@@ -171,7 +189,76 @@ class AlignConfig(_Strict):
 
     model: str = ""
     batch_size: int = 32
-    min_score: float | None = None  # None: score only, drop nothing
     workers: int = 1
     shard_records: int = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
+
+
+class SelectConfig(_Strict):
+    """`mella select`: decide which records make D_know and D_ling samples, from the saved scores (no model
+    runs again). Thresholds left None keep what the earlier stages kept."""
+
+    languages: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    text_kinds: list[str] = Field(default_factory=lambda: ["alt", "figcaption", "caption"])
+    min_lid_score: float | None = None
+    min_letter_share: float | None = None
+    max_page_repeats: int | None = None
+    min_align_score: float | None = None  # D_know: image-text alignment of the native text (when scored)
+    qa: QAConfig = Field(default_factory=QAConfig)  # D_ling: translation QA
+    workers: int = 1
+    shard_records: int = 10_000
+    write: WriteConfig = Field(default_factory=WriteConfig)
+
+
+class SplitConfig(_Strict):
+    """Leakage-free splits: an image, its near duplicates and its site are one group (docs/dataset.md)."""
+
+    test_size: float = 0.1  # per language: a share of its records (< 1) or a number of records (>= 1)
+    val_size: float = 0.05
+    test_size_by_lang: dict[str, float] = Field(default_factory=dict)
+    val_size_by_lang: dict[str, float] = Field(default_factory=dict)
+    group_by: list[str] = Field(default_factory=lambda: ["image", "near_image", "domain"])
+    phash_distance: int = 4  # near duplicates for grouping: pHash Hamming distance at most this (0-8)
+    seed: int = 0
+
+
+class ComposeConfig(_Strict):
+    """`mella compose`: select (unless done), split, and instruction samples with per-language mixing."""
+
+    sources: list[str] = Field(default_factory=lambda: ["d_know", "d_ling"])
+    know_share: float | None = None  # D_know share of each language's training samples (None: all available)
+    quota: int | None = None  # training samples per language at most (None: no cap)
+    quota_by_lang: dict[str, int] = Field(default_factory=dict)
+    thick: bool = False  # an image with both sources gives both samples (else one, by know_share)
+    title_context: float = 0.3  # share of D_know samples whose instruction carries the page title
+    templates_dir: str | None = None  # your own instruction templates (<lang>.yaml), over the shipped ones
+    seed: int = 0
+    select: SelectConfig = Field(default_factory=SelectConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    write: WriteConfig = Field(default_factory=WriteConfig)
+
+
+class ExportConfig(_Strict):
+    formats: list[str] = Field(default_factory=lambda: ["parquet", "webdataset", "llava", "sharegpt", "swift"])
+    splits: list[str] = Field(default_factory=lambda: ["train", "validation", "test"])
+    sources: list[str] = Field(default_factory=lambda: ["d_know", "d_ling"])
+
+
+class BuildConfig(_Strict):
+    """`mella build`: every stage from crawl to exports, each section as in its own command's config.
+    Relative paths in a YAML file are relative to that file's folder. A model stage runs when its model
+    is set (``caption.model``, ``translate.model``, ``align.model``), else it is skipped and said so."""
+
+    inputs: list[str] = Field(default_factory=list)
+    out: str | None = None
+    workers: int | None = None  # every stage's workers at once
+    mine: MineConfig = Field(default_factory=MineConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    align: AlignConfig = Field(default_factory=AlignConfig)
+    caption: CaptionConfig = Field(default_factory=CaptionConfig)
+    translate: TranslateConfig = Field(default_factory=TranslateConfig)
+    select: SelectConfig = Field(default_factory=SelectConfig)
+    compose: ComposeConfig = Field(default_factory=ComposeConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+    card: bool = True
+    browse: bool = True

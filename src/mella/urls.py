@@ -136,3 +136,42 @@ def cctld(url: str | None) -> str | None:
     host = host_of(url)
     tld = host.rsplit(".", 1)[-1] if "." in host else ""
     return tld if len(tld) == 2 and tld.isalpha() else None
+
+
+@cache
+def _suffix_list():
+    from publicsuffixlist import PublicSuffixList  # the list ships inside the package: no download
+
+    return PublicSuffixList()
+
+
+@cache
+def _registered(host: str) -> str | None:
+    if not host:
+        return None
+    if host.replace(".", "").isdigit() or ":" in host:  # an IP address is its own site
+        return host
+    return _suffix_list().privatesuffix(host) or host
+
+
+def registered_domain(url: str | None) -> str | None:
+    """The site a URL belongs to: its registered domain under the public suffix list (``www.idnes.cz`` and
+    ``1gr.cz`` are two sites; ``vi.wikipedia.org`` and ``ar.wikipedia.org`` one; ``x.blogspot.com`` its own)."""
+    return _registered(host_of(url.strip())) if url else None
+
+
+def url_key(url: str) -> str:
+    """A URL as a lookup key that ignores what does not change the resource in practice: the scheme
+    (crawls store http where pages link https), the host's case, a default port, the fragment, and
+    percent-encoding of characters that need none (``%C3%A9`` and ``é``, ``%7E`` and ``~``)."""
+    from urllib.parse import quote, unquote, urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port if parts.port not in (None, 80, 443) else None
+    except ValueError:  # a malformed netloc or a port out of range: the URL as it is
+        return url
+    host = (parts.hostname or "").lower()
+    path = quote(unquote(parts.path or "/"), safe="/:@!$&'()*+,;=-._~")
+    query = quote(unquote(parts.query), safe="=&/:@!$'()*+,;-._~?") if parts.query else ""
+    return f"{host}{':' + str(port) if port else ''}{path}{'?' + query if query else ''}"

@@ -7,11 +7,12 @@ import json
 import pytest
 
 from chat_server import ChatServer
-from mella.config import MineConfig
+from mella.config import ComposeConfig, MineConfig
 from mella.eval import build
 from mella.eval.report import build_report
 from mella.eval.runner import read_outputs, run_tasks
 from mella.eval.tasks import load_task
+from mella.recipes.compose import run_compose
 from mella.recipes.mine import run_mine
 
 
@@ -25,7 +26,10 @@ def tasks(tmp_path_factory, data_dir):
     root = tmp_path_factory.mktemp("tasks")
     mined = root / "mined"
     run_mine([data_dir / "fundus"], mined, MineConfig(langs=["ko", "ar"]))
-    paths = build.culture_from_mined(mined, root / "tasks", share=1.0, per_lang=5)
+    # the fundus pages are one site per language: split by image only, half of each language to test
+    cfg = ComposeConfig.model_validate({"split": {"group_by": ["image"], "test_size": 0.5, "val_size": 0}})
+    run_compose(mined, root / "dataset", cfg)
+    paths = build.from_dataset(root / "dataset", root / "tasks", per_lang=5)
     paths += build.from_wit(data_dir / "wit" / "wit_vi_ar.jsonl", root / "tasks", limit=4, kind="language")
     paths.append(build.from_multi30k(data_dir / "multi30k" / "test_2016_flickr.cs",
                                      data_dir / "multi30k" / "test_2016_flickr.txt", "cs", root / "tasks", limit=4))
@@ -37,19 +41,11 @@ def test_build_writes_tasks_with_items(tasks):
     assert names == ["culture_ar", "culture_ko", "multi30k_cs", "wit_language_ar", "wit_language_vi"]
     culture = load_task([p for p in tasks if p.stem == "culture_ko"][0])
     items = culture.items()
-    assert culture.kind == "culture" and culture.prompt.startswith("이 이미지") and len(items) == 5
+    assert culture.kind == "culture" and culture.prompt.startswith("이 이미지") and len(items) == 4  # half of 9
     assert all(i["keywords"] and i["image"].startswith("https://") for i in items)
     m30k = load_task([p for p in tasks if p.stem == "multi30k_cs"][0])
     assert m30k.items()[0]["reference"].startswith("Muž v oranžovém klobouku")
     assert m30k.items()[0]["image"].endswith(".jpg")
-
-
-def test_held_out_split_is_deterministic(tmp_path, data_dir):
-    from mella.eval.tasks import held_out
-
-    ids = [f"id{i}" for i in range(2000)]
-    picked = [i for i in ids if held_out(i, 0.05)]
-    assert picked == [i for i in ids if held_out(i, 0.05)] and 60 < len(picked) < 140
 
 
 def test_dummy_run_resumes_and_is_labelled(tmp_path, tasks):
@@ -59,7 +55,7 @@ def test_dummy_run_resumes_and_is_labelled(tmp_path, tasks):
     again = run_tasks(tasks, run, "dummy", batch_size=2, log=lambda *_: None)
     assert all(s["generated"] == 0 for s in again.values())  # nothing redone
     lines = (run / "culture_ko.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 5  # no duplicates after the rerun
+    assert len(lines) == 4  # no duplicates after the rerun
     assert json.loads((run / "run.json").read_text())["dummy"] is True
     with pytest.raises(ValueError, match="unknown backend"):
         run_tasks(tasks, run, "nope")

@@ -9,7 +9,6 @@ import signal
 import struct
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 import zlib
@@ -23,6 +22,7 @@ from mella.images.net import FetchError, SafeFetcher, check_address
 from mella.recipes.fetch import run_fetch
 from mella.schema import MINED_COLUMNS
 from mella.steps.write import ParquetShardWriter
+from mella.table import write_manifest
 
 
 def jpeg(size=(320, 240), color=(200, 60, 40), seed=0, quality=90) -> bytes:
@@ -165,6 +165,7 @@ def mined_dir(tmp_path, base, paths):
                      metadata={"lid.lang": "cs", "lid.script": "Latn", "page.url": f"{base}/page"})
             for n, p in enumerate(paths)]
     list(writer.run(iter(docs), 0, 1))
+    write_manifest(folder, "mine", None, len(docs))
     return folder
 
 
@@ -177,8 +178,8 @@ def config(**kw) -> FetchConfig:
 def outcomes(out) -> dict[str, str]:
     seen = {}
     for f in out.glob("train-*.parquet"):
-        for row in pq.read_table(f, columns=["image_url", "status"]).to_pylist():
-            seen[row["image_url"]] = row["status"]
+        for row in pq.read_table(f, columns=["image_url", "image_status"]).to_pylist():
+            seen[row["image_url"]] = row["image_status"]
     for f in (out / "excluded").glob("*.parquet"):
         for row in pq.read_table(f, columns=["image_url", "reason"]).to_pylist():
             seen[row["image_url"]] = row["reason"]
@@ -193,23 +194,29 @@ def test_every_outcome_is_named(tmp_path, server):
     assert summary["kept_total"] == 3 and summary["dropped_by_lang"]["cs"]["http_404"] == 1
 
 
-def test_outputs_load_with_standard_readers(tmp_path, server):
-    out = tmp_path / "out"
-    run_fetch(mined_dir(tmp_path, server.base, ["/ok.jpg", "/other.jpg", "/missing.jpg"]), out, config())
-    tars = sorted((out / "webdataset").glob("*.tar"))
-    with tarfile.open(tars[0]) as tar:
-        names = sorted(tar.getnames())
-    assert names == ["r000.jpg", "r000.json", "r001.jpg", "r001.json"]
-    import webdataset as wds
-    from PIL import Image
+def test_images_are_stored_once_by_content_and_every_column_is_carried(tmp_path, server):
+    import hashlib
 
-    samples = list(wds.WebDataset([str(t) for t in tars], shardshuffle=False).decode("pil"))
-    assert len(samples) == 2 and isinstance(samples[0]["jpg"], Image.Image)
-    assert samples[0]["json"]["text"] == "Karlův most číslo 0" and samples[0]["json"]["img.sha256"]
+    out = tmp_path / "out"
+    mined = mined_dir(tmp_path, server.base, ["/ok.jpg", "/other.jpg", "/missing.jpg", "/ok-again.jpg", "/near.jpg"])
+    run_fetch(mined, out, config())
+    kept = pq.read_table(next(out.glob("train-*.parquet"))).to_pylist()
+    assert [r["id"] for r in kept] == ["r000", "r001"]
+    assert "image" not in kept[0]  # no bytes in the table: a reference to the store
+    assert kept[0]["text"] == "Karlův most číslo 0" and kept[0]["lang"] == "cs"  # mined columns carried
+    assert kept[0]["width"] == 320 and len(kept[0]["phash"]) == 16
+    store = out / json.loads((out / "table.json").read_text())["image_store"]
+    files = sorted(p for p in store.rglob("*") if p.is_file())
+    assert len(files) == 2  # the exact duplicate is the same file; the near duplicate's file was removed
+    for row in kept:
+        path = store / row["sha256"][:2] / f"{row['sha256']}.{row['image_ext']}"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"] == path.stem
+    assert kept[0]["orig_sha256"] == hashlib.sha256(BASE).hexdigest()  # the original's hash, for exact dedup
+    manifest = json.loads((out / "table.json").read_text())
+    assert manifest["stages"] == ["mine", "fetch"] and manifest["rows"] == 2
     datasets = pytest.importorskip("datasets")
     ds = datasets.load_dataset("parquet", data_dir=str(out))["train"]
-    assert ds.num_rows == 2 and set(ds["status"]) == {"ok"} and len(ds[0]["image"]) > 1000
-    assert ds[0]["width"] == 320 and len(ds[0]["phash"]) == 16 and len(ds[0]["sha256"]) == 64
+    assert ds.num_rows == 2 and set(ds["image_status"]) == {"ok"}
 
 
 def test_private_addresses_are_refused_without_the_flag(server):
@@ -244,7 +251,7 @@ def test_images_in_the_warc_are_taken_from_it(tmp_path):
     summary = run_fetch(tmp_path / "mined", tmp_path / "out", config(warc_first=True))
     assert summary["kept_total"] == 1  # no network: nowhere.invalid does not resolve
     row = pq.read_table(next((tmp_path / "out").glob("train-*.parquet"))).to_pylist()[0]
-    assert row["image_source"] == "warc" and row["status"] == "ok"
+    assert row["image_source"] == "warc" and row["image_status"] == "ok"
 
 
 HOOK = """
@@ -294,7 +301,11 @@ def test_cli_build_mines_then_fetches(tmp_path):
                                                   response_record("https://nowhere.invalid/pic.jpg", jpeg(seed=4),
                                                                   content_type="image/jpeg")])
     proc = subprocess.run([sys.executable, "-m", "mella.cli", "build", str(warc), "--out", str(tmp_path / "b"),
-                           "--langs", "cs", "--set", "fetch.timeout=1"], capture_output=True, text=True, timeout=300)
+                           "--langs", "cs", "--set", "fetch.timeout=1", "--set", "export.formats=[llava]"],
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "images: 1 kept" in proc.stdout
-    assert list((tmp_path / "b" / "images" / "webdataset").glob("*.tar"))
+    assert "caption            skipped  no captioning model configured" in proc.stdout
+    llava = json.loads((tmp_path / "b" / "exports" / "llava" / "train.json").read_text())
+    assert llava[0]["conversations"][1]["value"] == "Karlův most v Praze za úsvitu"
+    assert (tmp_path / "b" / "exports" / "llava" / llava[0]["image"]).is_file()

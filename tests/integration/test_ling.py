@@ -3,18 +3,15 @@ tiny random seq2seq model; caching, resumption and named failures."""
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import io
 
-import pyarrow.parquet as pq
 import pytest
-from datatrove.data import Document, Media, MediaType
 
 from chat_server import ChatServer
-from mella.config import CaptionConfig, TranslateConfig
-from mella.recipes.ling import run_caption, run_translate
-from mella.schema import CAPTION_COLUMNS, IMAGE_COLUMNS
-from mella.steps.write import ParquetShardWriter
+from helpers import make_table, rows
+from mella.config import CaptionConfig, SelectConfig, TranslateConfig
+from mella.recipes.ling import run_caption, run_select, run_translate
 
 
 @pytest.fixture(autouse=True)
@@ -22,55 +19,40 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MELLA_CACHE_DIR", str(tmp_path / "cache"))
 
 
-def png(n: int) -> bytes:
+def image_width(data_url: str) -> int:
     from PIL import Image
 
-    buf = io.BytesIO()
-    Image.new("RGB", (80 + n, 64), (30 * n % 255, 90, 160)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def dataset(folder, columns, rows: list[dict]):
-    docs = []
-    for n, meta in enumerate(rows):
-        data = png(n)
-        docs.append(Document(text=f"alt {n}", id=f"r{n:03d}", metadata={
-            "lid.lang": "cs", "img.status": "ok", "img.ext": "png", "img.sha256": hashlib.sha256(data).hexdigest(),
-            **meta}, media=[Media(id="0", type=MediaType.IMAGE, url=f"https://a.cz/{n}.png", media_bytes=data)]))
-    list(ParquetShardWriter(folder, columns, prefix="train").run(iter(docs), 0, 1))
-    return folder
-
-
-def rows(folder, pattern="train-*.parquet"):
-    out = []
-    for f in sorted(folder.glob(pattern)):
-        out += pq.read_table(f).to_pylist()
-    return out
+    return Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).width
 
 
 def test_caption_over_http_with_cache_and_failures(tmp_path, data_dir):
     captions = (data_dir / "multi30k" / "test_2016_flickr.en").read_text(encoding="utf-8").splitlines()
-    fetched = dataset(tmp_path / "fetched", IMAGE_COLUMNS, [{} for _ in range(6)])
+    fetched = make_table(tmp_path / "fetched", [{} for _ in range(6)])
+    failing = {81, 84}  # images of these widths always fail (HTTP 500); the others are captioned
 
     def reply(body, n):
         content = body["messages"][0]["content"]
         assert content[0]["image_url"]["url"].startswith("data:image/png;base64,")
         assert "Describe this image in detail in English" in content[1]["text"]
-        size = len(content[0]["image_url"]["url"])
-        return (500, "") if size % 7 == 0 and n < 100 else (200, captions[size % len(captions)])
+        width = image_width(content[0]["image_url"]["url"])
+        return (500, "") if width in failing else (200, captions[width])
 
     server = ChatServer(reply)
     try:
-        cfg = CaptionConfig(backend="openai", model="tiny-vlm", base_url=server.url, batch_size=4, shard_records=3)
+        cfg = CaptionConfig(backend="openai", model="tiny-vlm", base_url=server.url, batch_size=4, shard_records=3,
+                            backoff=0.01)
         summary = run_caption(fetched, tmp_path / "cap", cfg)
         got = rows(tmp_path / "cap")
-        failed = rows(tmp_path / "cap" / "excluded", "*.parquet")
-        assert len(got) + len(failed) == 6 and summary["kept_total"] == len(got)
-        assert all(r["caption_en"] in captions and r["caption_model"] == "tiny-vlm" for r in got)
-        assert all(r["reason"].startswith("caption_http_500") or r["reason"] == "caption_http_500" for r in failed)
-        calls = len(server.calls)
-        run_caption(fetched, tmp_path / "cap2", cfg)  # another output dir: the cache answers
-        assert len(server.calls) - calls == 3 * len(failed)  # only the failed ones are asked again (with retries)
+        assert len(got) == 6 and summary["kept_total"] == 6  # nothing dropped: a failure is a named column
+        ok = [r for r in got if r["caption_en"]]
+        failed = [r for r in got if not r["caption_en"]]
+        assert len(failed) == 2 and all(r["caption_error"].startswith("http_500") for r in failed)
+        assert all(r["caption_en"] == captions[80 + int(r["id"][1:])] and r["caption_model"] == "tiny-vlm" for r in ok)
+        assert len(server.calls) == 4 + 2 * 4  # 4 answered at once; each failure: 1 try + 3 retries
+        counters = [v for k, v in summary["steps"].items() if "caption" in k][0]
+        assert counters["failed_caption_http_500"] == 2
+        run_caption(fetched, tmp_path / "cap2", cfg)  # another output dir: the cache answers the good ones
+        assert len(server.calls) == 12 + 2 * 4  # only the failed ones are asked again (with their retries)
     finally:
         server.close()
 
@@ -79,7 +61,7 @@ def test_translate_with_llm_and_qa_reasons(tmp_path, data_dir):
     en = (data_dir / "ntrex" / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
     cs = (data_dir / "ntrex" / "newstest2019-ref.ces.txt").read_text(encoding="utf-8").splitlines()
     picked = [i for i, line in enumerate(en) if any(c.isdigit() for c in line)][:2] + [0, 1, 2, 4]
-    captioned = dataset(tmp_path / "captioned", CAPTION_COLUMNS, [{"caption.en": en[i]} for i in picked])
+    captioned = make_table(tmp_path / "captioned", [{"caption.en": en[i]} for i in picked], ("mine", "fetch", "caption"))
     to_cs = dict(zip(en, cs))
 
     def reply(body, n):
@@ -104,13 +86,20 @@ def test_translate_with_llm_and_qa_reasons(tmp_path, data_dir):
         summary = run_translate(captioned, tmp_path / "mt", cfg)
     finally:
         server.close()
-    kept = rows(tmp_path / "mt")
-    reasons = {r["id"]: r["reason"] for r in rows(tmp_path / "mt" / "excluded", "*.parquet")}
-    assert [r["id"] for r in kept] == ["r000", "r005"]
-    assert reasons == {"r001": "mt_numbers_lost", "r002": "mt_wrong_language", "r003": "mt_repetition",
-                       "r004": "mt_low_similarity"}
-    assert kept[0]["mt_lang"] == "cs" and kept[0]["qa_similarity"] > 0.8 and kept[0]["qa_lid_label"] == "cs"
-    assert summary["dropped_by_reason"]["mt_repetition"] == 1
+    translated = rows(tmp_path / "mt")
+    assert summary["kept_total"] == 6 and all(r["translation"] for r in translated)  # scores only: nothing dropped
+    run_select(tmp_path / "mt", tmp_path / "sel", SelectConfig())
+    reasons = {r["id"]: r["ling_reason"] for r in rows(tmp_path / "sel")}
+    assert reasons == {"r000": None, "r001": "mt_numbers_lost", "r002": "mt_wrong_language", "r003": "mt_repetition",
+                       "r004": "mt_low_similarity", "r005": None}
+    first = translated[0]
+    assert first["translation_lang"] == "cs" and first["qa_similarity"] > 0.8 and first["qa_lid_label"] == "cs"
+    assert first["caption_en"] == en[picked[0]] and first["text"] == "alt 0"  # earlier columns carried
+    looser = run_select(tmp_path / "mt", tmp_path / "sel2", SelectConfig.model_validate({"qa": {"max_repetition": 1.0}}))
+    # re-tuned without a model call: the looping output now fails its next check, similarity
+    assert {r["id"]: r["ling_reason"] for r in rows(tmp_path / "sel2")}["r003"] == "mt_low_similarity"
+    assert looser["decisions"]["ling"]["cs"] == {"ok": 2, "mt_numbers_lost": 1, "mt_wrong_language": 1,
+                                                 "mt_low_similarity": 2}
 
 
 @pytest.fixture(scope="module")
@@ -136,15 +125,15 @@ def tiny_mt(tmp_path_factory, data_dir):
 
 def test_translate_with_a_tiny_random_seq2seq_model(tmp_path, data_dir, tiny_mt):
     en = (data_dir / "ntrex" / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()[:5]
-    captioned = dataset(tmp_path / "captioned", CAPTION_COLUMNS, [{"caption.en": line} for line in en])
+    captioned = make_table(tmp_path / "captioned", [{"caption.en": line} for line in en], ("mine", "fetch", "caption"))
     cfg = TranslateConfig(backend="transformers", model=str(tiny_mt), max_new_tokens=8, batch_size=2,
                           targets=["cs", "ko"], similarity=False)
     summary = run_translate(captioned, tmp_path / "mt", cfg)
-    excluded = rows(tmp_path / "mt" / "excluded", "*.parquet")
-    assert summary["kept_total"] + len(excluded) == 10  # 5 captions x 2 languages, each kept or named
-    assert all(r["reason"].startswith("mt_") for r in excluded)
-    assert {r["mt_lang"] for r in excluded + rows(tmp_path / "mt")} == {"cs", "ko"}
-    assert all(isinstance(r["mt_text"], str) for r in excluded)
+    got = rows(tmp_path / "mt")
+    assert summary["kept_total"] == len(got) == 10  # 5 captions x 2 languages
+    assert sorted(r["id"] for r in got) == sorted(f"r{n:03d}-{lang}" for n in range(5) for lang in ("cs", "ko"))
+    assert {r["translation_lang"] for r in got} == {"cs", "ko"}
+    assert all(isinstance(r["translation"], str) and r["translation_model"] == str(tiny_mt) for r in got)
     again = run_translate(captioned, tmp_path / "mt2", cfg)
     translate_steps = [v for k, v in again["steps"].items() if "translate" in k]
     assert translate_steps[0]["from_cache"] == 10
@@ -170,13 +159,15 @@ def test_align_scores_with_a_tiny_dual_encoder(tmp_path, data_dir, family):
 
     texts = (data_dir / "ntrex" / "newstest2019-ref.ces.txt").read_text(encoding="utf-8").splitlines()
     model = getattr(tiny_models, f"tiny_{family}")(tmp_path / family, texts)
-    fetched = dataset(tmp_path / "fetched", IMAGE_COLUMNS, [{} for _ in range(5)])
+    fetched = make_table(tmp_path / "fetched", [{} for _ in range(5)], texts=texts[:5])
     run_align(fetched, tmp_path / "al", AlignConfig(model=str(model), batch_size=2))
     scored = rows(tmp_path / "al")
     assert len(scored) == 5 and all(-1.0 <= r["align_score"] <= 1.0 for r in scored)
-    again = run_align(fetched, tmp_path / "al2", AlignConfig(model=str(model), batch_size=5, min_score=1.01))
-    assert again["dropped_by_reason"] == {"low_alignment": 5}
+    assert all(r["align_model"] == str(model) for r in scored)
+    again = run_align(fetched, tmp_path / "al2", AlignConfig(model=str(model), batch_size=5))
     assert [v for k, v in again["steps"].items() if "alignment" in k][0]["from_cache"] == 5
+    run_select(tmp_path / "al", tmp_path / "sel", SelectConfig(min_align_score=1.01))
+    assert {r["know_reason"] for r in rows(tmp_path / "sel")} == {"low_alignment"}
 
 
 def test_cli_caption_prints_throughput_and_resumes(tmp_path):
@@ -184,7 +175,7 @@ def test_cli_caption_prints_throughput_and_resumes(tmp_path):
     import subprocess
     import sys
 
-    fetched = dataset(tmp_path / "fetched", IMAGE_COLUMNS, [{} for _ in range(4)])
+    fetched = make_table(tmp_path / "fetched", [{} for _ in range(4)])
     env = dict(os.environ, MELLA_CACHE_DIR=str(tmp_path / "c"))
     cmd = [sys.executable, "-m", "mella.cli", "caption", str(fetched), "--out", str(tmp_path / "cap"), "--backend",
            "dummy", "--model", "dummy"]

@@ -40,7 +40,7 @@ def cc_run(tmp_path_factory, data_dir):
 
 def test_fundus_gold_alt_texts_are_kept(fundus_run, data_dir):
     out, _ = fundus_run
-    kept = {" ".join(r["alt_text"].split()) for r in rows(out)}
+    kept = {" ".join(r["text"].split()) for r in rows(out)}
     gold = []
     for gold_file in sorted((data_dir / "fundus").glob("*/*.json")):
         for article in json.loads(gold_file.read_text(encoding="utf-8")).values():
@@ -54,7 +54,7 @@ def test_fundus_gold_alt_texts_are_kept(fundus_run, data_dir):
 def test_fundus_records_have_the_promised_columns(fundus_run):
     out, summary = fundus_run
     records = rows(out)
-    for col in ("id", "lang", "script", "lid_score", "alt_text", "image_url", "page_url", "page_lang", "context"):
+    for col in ("id", "lang", "script", "lid_score", "text", "text_kind", "page_domain", "image_url", "page_url", "page_lang", "context"):
         assert col in records[0]
     assert {r["lang"] for r in records} == {"ko", "ar"}
     assert all(r["image_url"].startswith("https://") for r in records)
@@ -65,7 +65,7 @@ def test_fundus_records_have_the_promised_columns(fundus_run):
 
 def test_common_crawl_junk_is_dropped_with_reasons(cc_run):
     excluded = rows(cc_run / "excluded", "*.parquet")
-    by_alt = {r["alt_text"]: r["reason"] for r in excluded}
+    by_alt = {r["text"]: r["reason"] for r in excluded}
     assert by_alt["Яндекс.Метрика"] == "tracker_host"
     filename_alts = [a for a in by_alt if a.startswith(("98a8e084f2bc4be1.jpg", "2ee84a1a1f307328.gif"))]
     assert filename_alts and all(by_alt[a] == "filename_alt" for a in filename_alts)
@@ -203,7 +203,7 @@ def test_hostile_pages_are_counted_drops_in_a_real_run(tmp_path):
     assert summary["dropped_by_reason"]["binary_content"] == 1
     assert summary["kept_by_lang"]["cs"] >= 1
     excluded = rows(tmp_path / "out" / "excluded", "*.parquet")
-    assert max(len(r["alt_text"] or "") for r in excluded) <= 1000
+    assert max(len(r["text"] or "") for r in excluded) <= 1000
 
 
 def test_a_language_added_by_config_is_mined(tmp_path):

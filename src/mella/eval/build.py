@@ -7,34 +7,39 @@ import json
 from pathlib import Path
 
 from mella.eval.keywords import keywords
-from mella.eval.tasks import held_out, write_task
-from mella.shards import iter_rows
+from mella.eval.tasks import write_task
 
 
-def culture_from_mined(mined: Path, out: Path, share: float = 0.05, per_lang: int | None = None,
-                       images: dict[str, str] | None = None, min_keywords: int = 1) -> list[Path]:
-    """Culture tasks (one per language) from held-out records of a ``mella mine`` output.
+def from_dataset(dataset: Path, out: Path, per_lang: int | None = None, min_keywords: int = 1) -> list[Path]:
+    """Culture tasks (native text + keywords, from ``d_know`` samples) and language tasks (translated
+    captions, from ``d_ling`` samples) of a composed dataset's **test split** only: no image, near-duplicate
+    or site of the benchmark is in training. Items point at the local image files (relative to the task
+    file) when the dataset has fetched images, else at the image URL."""
+    import os
 
-    Held out by a hash of the record id (``share`` of records); ``images`` maps image URLs to local
-    files once images are fetched, else items point at the URL.
-    """
-    by_lang: dict[str, list[dict]] = {}
-    for row in iter_rows(mined):
-        if not held_out(row["id"], share):
-            continue
-        lang = row["lang"] if row["lang"] != "sr" or row["script"] != "Latn" else "sr-Latn"
-        bucket = by_lang.setdefault(lang, [])
+    from mella.dataset.folder import open_dataset
+
+    ds = open_dataset(dataset, "eval build")
+    by_task: dict[tuple[str, str], list[dict]] = {}
+    for s in ds.samples(splits=("test",)):
+        kind = "culture" if s["source"] == "d_know" else "language"
+        lang = s.get("lang_tag") or s["lang"]
+        bucket = by_task.setdefault((kind, lang), [])
         if per_lang is not None and len(bucket) >= per_lang:
             continue
-        kws = keywords(row["alt_text"], lang)
-        if len(kws) < min_keywords:
-            continue
-        image = (images or {}).get(row["image_url"], row["image_url"])
-        bucket.append({"id": row["id"], "lang": lang, "image": image, "image_url": row["image_url"],
-                       "reference": row["alt_text"], "keywords": kws, "source": row["page_url"]})
-    return [write_task(out, f"culture_{lang}", "culture", lang, items,
-                       f"Native alt-text of held-out mella records ({mined})")
-            for lang, items in sorted(by_lang.items()) if items]
+        item = {"id": s["sample_id"], "lang": lang, "image_url": s["image_url"], "reference": s["response"],
+                "source": s["page_url"], "record_id": s["record_id"], "split": "test"}
+        if kind == "culture":
+            item["keywords"] = keywords(s["response"], lang)
+            if len(item["keywords"]) < min_keywords:
+                continue
+        local = ds.image_path(s)
+        item["image"] = os.path.relpath(local, out.resolve()) if local is not None else s["image_url"]
+        bucket.append(item)
+    out.mkdir(parents=True, exist_ok=True)
+    return [write_task(out, f"{kind}_{lang}", kind, lang, items,
+                       f"{'Native text' if kind == 'culture' else 'Translated captions'} of the test split of {dataset}")
+            for (kind, lang), items in sorted(by_task.items()) if items]
 
 
 def from_wit(jsonl: Path, out: Path, limit: int | None = None, kind: str = "culture") -> list[Path]:

@@ -10,7 +10,6 @@ path (relative to the task file), an http(s) URL or a data: URL.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from functools import cache
@@ -84,9 +83,3 @@ def write_task(out: Path, name: str, kind: str, lang: str, items: list[dict], de
                 description=description)
     _atomic_write(out / f"{name}.yaml", yaml.safe_dump(task.model_dump(), allow_unicode=True, sort_keys=False))
     return out / f"{name}.yaml"
-
-
-def held_out(record_id: str, share: float, seed: str = "mella-eval") -> bool:
-    """Deterministic split by hash of the id (stable across runs and machines)."""
-    digest = hashlib.sha256(f"{seed}:{record_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share

@@ -1,7 +1,8 @@
 """Where the crawl itself holds an image: URL -> (WARC file, record offset), in a small SQLite file.
 
 Custom crawls often store the images of the pages they fetched; taking the bytes from there saves the
-network and fetches what the page showed at crawl time.
+network and fetches what the page showed at crawl time. URLs are keyed by ``urls.url_key``: a page that
+links ``https://host/a%20b.jpg`` finds the crawl's ``http://host/a b.jpg``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
+
+from mella.urls import url_key
 
 
 def build_index(warcs: list[Path], db: Path) -> int:
@@ -31,7 +34,7 @@ def build_index(warcs: list[Path], db: Path) -> int:
                         continue
                     url = (rec.headers.get("WARC-Target-URI") or "").strip().strip("<>")
                     con.execute("INSERT OR IGNORE INTO images VALUES (?, ?, ?, ?)",
-                                (url, str(warc), rec.stream_pos, ctype))
+                                (url_key(url), str(warc), rec.stream_pos, ctype))
                     n += 1
         except (OSError, ValueError, EOFError):
             continue  # a broken archive: its readable images are indexed, the rest fetched from the web
@@ -49,13 +52,18 @@ class WarcImages:
         self._con = None
         self._lock = threading.Lock()
 
-    def get(self, url: str) -> bytes | None:
+    def get(self, *urls: str) -> bytes | None:
+        """The stored bytes of the first of ``urls`` (an image's URL variants) the crawl holds."""
         if self.db is None or not Path(self.db).is_file():
             return None
         with self._lock:  # one connection, used by the fetch threads in turn
             if self._con is None:
                 self._con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, check_same_thread=False)
-            row = self._con.execute("SELECT path, offset FROM images WHERE url = ?", (url,)).fetchone()
+            row = None
+            for url in urls:
+                row = self._con.execute("SELECT path, offset FROM images WHERE url = ?", (url_key(url),)).fetchone()
+                if row is not None:
+                    break
         if row is None:
             return None
         from fastwarc.warc import ArchiveIterator, WarcRecordType

@@ -87,9 +87,9 @@ class LLMTranslator:
     name = "openai"
 
     def __init__(self, model: str, base_url: str = "http://127.0.0.1:8000/v1", max_new_tokens: int = 600,
-                 timeout: float = 120.0, retries: int = 3, backoff: float = 1.0, **_):
+                 timeout: float = 120.0, retries: int = 3, backoff: float = 1.0, concurrency: int = 8, **_):
         self.model, self.base_url, self.max_new_tokens = model, base_url.rstrip("/"), max_new_tokens
-        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.timeout, self.retries, self.backoff, self.concurrency = timeout, retries, backoff, concurrency
 
     def params(self) -> dict:
         return {"model": self.model, "base_url": self.base_url, "max_new_tokens": self.max_new_tokens,
@@ -115,5 +115,5 @@ class LLMTranslator:
             except TranslationError as e:
                 return e
 
-        with ThreadPoolExecutor(max_workers=min(8, max(1, len(texts)))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(texts)))) as pool:
             return list(pool.map(safe, texts))

@@ -11,6 +11,14 @@ class IncompleteRun(RuntimeError):
     """Some tasks did not finish (a worker died); rerunning the same command resumes them."""
 
 
+def executor(pipeline: list, logging_dir: Path, tasks: int = 1, workers: int = 1):
+    """The one place executors are built: ``tasks`` tasks, at most ``workers`` at a time."""
+    from datatrove.executor import LocalPipelineExecutor
+
+    return LocalPipelineExecutor(pipeline, tasks=tasks, workers=max(1, min(workers, tasks)),
+                                 logging_dir=str(logging_dir))
+
+
 def run_all(executor) -> None:
     executor.run()
     missing = executor.get_incomplete_ranks(skip_completed=True)
@@ -45,6 +53,7 @@ def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
     from datatrove.utils.stats import PipelineStats
 
     kept: dict[str, int] = {}
+    decided: dict[str, dict[str, dict[str, int]]] = {"know": {}, "ling": {}}
     dropped: dict[str, dict[str, int]] = {}
     reasons: dict[str, int] = {}
     steps: dict[str, dict[str, int]] = {}
@@ -62,6 +71,10 @@ def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
                 counters[key] = counters.get(key, 0) + n
                 if key.startswith("kept:") and stage.name not in staging:
                     kept[key[5:]] = kept.get(key[5:], 0) + n
+                elif key.startswith(("know:", "ling:")):
+                    source, lang, reason = key.split(":", 2)
+                    by_lang = decided[source].setdefault(lang, {})
+                    by_lang[reason] = by_lang.get(reason, 0) + n
                 elif key.startswith("excluded:"):
                     lang, reason = key.removeprefix("excluded:").rsplit(":", 1)
                     dropped.setdefault(lang, {})[reason] = dropped.setdefault(lang, {}).get(reason, 0) + n
@@ -73,4 +86,36 @@ def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
         "dropped_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
         "dropped_by_lang": {k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in sorted(dropped.items())},
         "steps": steps,
+        **({"decisions": decided} if decided["know"] or decided["ling"] else {}),
     }
+
+
+def map_table(table, out: Path, steps, added: list, cfg, stage: str, summary_extra: dict | None = None) -> dict:
+    """Runs ``steps(sink)`` over the record table ``table`` in resumable shards of ``cfg.shard_records``
+    rows and writes ``out``: every input column carried, ``added`` columns appended."""
+    import math
+
+    from mella.schema import carried, with_reason
+    from mella.steps.staged import StagedParquetReader
+    from mella.steps.write import ParquetShardWriter
+    from mella.table import write_manifest
+
+    total = table.rows()
+    if total == 0:
+        raise ValueError(f"{table.path}: the table has no records: nothing for `mella {stage}` to do")
+    out.mkdir(parents=True, exist_ok=True)
+    check_same_job(out, [str(table.path.resolve())], cfg.model_dump(exclude={"workers"}))
+    columns = carried(table.columns, added)
+    w = cfg.write
+    sink = ParquetShardWriter(out / "excluded", with_reason(columns), prefix=f"excluded-{stage}",
+                              rows_per_file=w.rows_per_file, batch_rows=w.batch_rows, excluded=True)
+    pipeline = [StagedParquetReader(table.path, "train", batch_rows=64, shard_rows=cfg.shard_records),
+                *steps(sink),
+                ParquetShardWriter(out, columns, prefix="train", rows_per_file=w.rows_per_file,
+                                   batch_rows=w.batch_rows, compression=w.compression)]
+    tasks = max(1, math.ceil(total / cfg.shard_records))
+    run_all(executor(pipeline, out / "logs" / stage, tasks=tasks, workers=cfg.workers))
+    summary = summarise(out) | (summary_extra or {})
+    atomic_json(out / "stats.json", summary)
+    write_manifest(out, stage, table, summary["kept_total"])
+    return summary

@@ -1,8 +1,9 @@
-"""`mella fetch`: mined records -> images (WARC first, else safe HTTP) -> checks -> dedup -> shards.
+"""`mella fetch`: records -> images (WARC first, else safe HTTP) -> checks -> dedup -> the image store.
 
 Stage "fetch" (one task per ``shard_records`` records, ``workers`` at a time) gets, validates and hashes
-images into ``DIR/_fetched/``; a finished task is never redone. Stage "dedup" (one task) drops exact and
-near-duplicate images in input order and writes ``DIR/webdataset/*.tar`` and ``DIR/train-*.parquet``.
+images, puts them in the content-addressed store (``images/<sha256[:2]>/<sha256>.<ext>``) and writes the
+records, every input column carried, into ``DIR/_fetched/``; a finished task is never redone. Stage
+"dedup" (one task) drops exact and near-duplicate images in input order and writes ``DIR/train-*.parquet``.
 """
 
 from __future__ import annotations
@@ -12,63 +13,83 @@ import shutil
 from pathlib import Path
 
 from mella.config import FetchConfig
-from mella.recipes.common import atomic_json, check_same_job, run_all, summarise
-from mella.schema import IMAGE_COLUMNS, IMAGE_EXCLUDED_COLUMNS
-from mella.shards import count_rows, iter_rows
-
-JSON_KEYS = ("lid.lang", "lid.script", "page.url", "page.lang", "page.title", "img.width", "img.height",
-             "img.sha256", "img.phash", "img.source")
+from mella.recipes.common import atomic_json, check_same_job, executor, run_all, summarise
+from mella.schema import carried, step_columns, with_reason
+from mella.shards import iter_rows
+from mella.table import open_table, write_manifest
 
 
 def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
-    from datatrove.executor import LocalPipelineExecutor
-
     from mella.images.net import SafeFetcher
+    from mella.images.store import ImageStore
     from mella.images.validate import ImageChecks
     from mella.images.warcindex import WarcImages, build_index
     from mella.steps.fetch import ImageFetcher
     from mella.steps.image_dedup import ImageDedupFilter
     from mella.steps.staged import StagedParquetReader
-    from mella.steps.webdataset import WebDatasetWriter
     from mella.steps.write import ParquetShardWriter
 
-    in_dir, out = Path(in_dir), Path(out)
-    total = count_rows(in_dir)
+    table = open_table(in_dir, "fetch", needs=("image_url",))
+    in_dir, out = table.path, Path(out)
+    total = table.rows()
     if total == 0:
-        raise ValueError(f"{in_dir}: no mined records (train-*.parquet)")
+        raise ValueError(f"{in_dir}: the table has no records: nothing to fetch")
     out.mkdir(parents=True, exist_ok=True)
     check_same_job(out, [str(in_dir.resolve())], cfg.model_dump(exclude={"workers", "concurrency"}))
+    store_dir = Path(cfg.image_store) if cfg.image_store else out / "images"
+    store = ImageStore(store_dir)
     index = None
-    if cfg.warc_first:
+    if cfg.warc_first and "source_file" in table.names:
         index = out / "_warc_images.sqlite"
         if not index.exists():
             sources = {row["source_file"] for row in iter_rows(in_dir, ["source_file"]) if row["source_file"]}
             warcs = sorted(Path(s) for s in sources if s.endswith((".warc", ".warc.gz")) and Path(s).is_file())
             build_index(warcs, index)
+    columns = carried(table.columns, step_columns("fetch"))
     w = cfg.write
 
-    def writer(folder, prefix, columns, excluded=False):
-        return ParquetShardWriter(folder, columns, prefix=prefix, rows_per_file=w.rows_per_file,
-                                  batch_rows=w.batch_rows, compression=w.compression, excluded=excluded)
+    def writer(folder, prefix, excluded=False):
+        return ParquetShardWriter(folder, with_reason(columns) if excluded else columns, prefix=prefix,
+                                  rows_per_file=w.rows_per_file, batch_rows=w.batch_rows, compression=w.compression,
+                                  excluded=excluded)
 
     fetcher = SafeFetcher(cfg.allow_private, cfg.timeout, cfg.max_bytes, cfg.max_redirects, cfg.retries, cfg.backoff,
                           cfg.per_host, cfg.honour_robots_header, allowed_networks=cfg.allowed_networks)
     checks = ImageChecks(cfg.min_side, cfg.max_aspect, cfg.max_pixels, cfg.allow_animated, cfg.max_side,
                          cfg.encode_format, cfg.quality)
     tasks = max(1, math.ceil(total / cfg.shard_records))
-    sink = writer(out / "excluded", "excluded-fetch", IMAGE_EXCLUDED_COLUMNS, excluded=True)
+    sink = writer(out / "excluded", "excluded-fetch", excluded=True)
     stage1 = [StagedParquetReader(in_dir, "train", shard_rows=cfg.shard_records),
-              ImageFetcher(fetcher, checks, WarcImages(index) if index else None, cfg.concurrency, exclusion_writer=sink),
-              writer(out / "_fetched", "fetched", IMAGE_COLUMNS)]
-    run_all(LocalPipelineExecutor(stage1, tasks=tasks, workers=min(max(1, cfg.workers), tasks),
-                                  logging_dir=str(out / "logs" / "fetch")))
-    sink2 = writer(out / "excluded", "excluded-dedup", IMAGE_EXCLUDED_COLUMNS, excluded=True)
-    stage2 = [StagedParquetReader(out / "_fetched", "fetched", batch_rows=64, columns=IMAGE_COLUMNS),
+              ImageFetcher(fetcher if cfg.network else None, checks, store, WarcImages(index) if index else None,
+                           cfg.concurrency, exclusion_writer=sink),
+              writer(out / "_fetched", "fetched")]
+    run_all(executor(stage1, out / "logs" / "fetch", tasks=tasks, workers=cfg.workers))
+    sink2 = writer(out / "excluded", "excluded-dedup", excluded=True)
+    stage2 = [StagedParquetReader(out / "_fetched", "fetched", batch_rows=64),
               ImageDedupFilter(cfg.phash_distance, exclusion_writer=sink2),
-              WebDatasetWriter(out / "webdataset", "images", cfg.records_per_tar, JSON_KEYS),
-              writer(out, "train", IMAGE_COLUMNS)]
-    run_all(LocalPipelineExecutor(stage2, tasks=1, workers=1, logging_dir=str(out / "logs" / "dedup")))
+              writer(out, "train")]
+    run_all(executor(stage2, out / "logs" / "dedup"))
     shutil.rmtree(out / "_fetched", ignore_errors=True)
+    _remove_unreferenced(out, store)
     summary = summarise(out, staging=("fetch",))
     atomic_json(out / "stats.json", summary)
+    write_manifest(out, "fetch", table, summary["kept_total"], image_store=_relative(store_dir, out))
     return summary
+
+
+def _relative(store_dir: Path, out: Path) -> str:
+    import os
+
+    return os.path.relpath(store_dir.resolve(), out.resolve())
+
+
+def _remove_unreferenced(out: Path, store) -> None:
+    """Near-duplicate images were stored before dedup dropped their records: remove those files unless a
+    kept record uses the same file."""
+    excluded = out / "excluded"
+    if not any(excluded.glob("excluded-dedup-*.parquet")):
+        return
+    kept = {row["sha256"] for row in iter_rows(out, ["sha256"])}
+    for row in iter_rows(excluded, ["sha256", "image_ext"], prefix="excluded-dedup"):
+        if row["sha256"] and row["sha256"] not in kept:
+            store.path(row["sha256"], row["image_ext"]).unlink(missing_ok=True)

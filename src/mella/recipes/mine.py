@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 
 from mella.config import MineConfig
-from mella.recipes.common import IncompleteRun, atomic_json, check_same_job, run_all, summarise  # noqa: F401
+from mella.recipes.common import IncompleteRun, atomic_json, check_same_job, executor, run_all, summarise  # noqa: F401
 from mella.languages import build_table, resolve_langs
-from mella.schema import EXCLUDED_COLUMNS, MINED_COLUMNS
+from mella.schema import MINED_COLUMNS, with_reason
 
 # kept shards are named with the datasets "train" split keyword, so that
 # load_dataset("parquet", data_dir=DIR) reads them and not the rows under excluded/
@@ -24,7 +24,7 @@ KEPT_PREFIX = "train"
 def _writer(folder: Path, cfg: MineConfig, prefix: str, excluded: bool = False):
     from mella.steps.write import ParquetShardWriter
 
-    return ParquetShardWriter(folder, EXCLUDED_COLUMNS if excluded else MINED_COLUMNS, prefix=prefix,
+    return ParquetShardWriter(folder, with_reason(MINED_COLUMNS) if excluded else MINED_COLUMNS, prefix=prefix,
                               rows_per_file=cfg.write.rows_per_file, batch_rows=cfg.write.batch_rows,
                               compression=cfg.write.compression, excluded=excluded)
 
@@ -68,8 +68,6 @@ def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exac
 
 def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict:
     """Runs (or resumes) the mining job; returns the summary written to ``out/stats.json``."""
-    from datatrove.executor import LocalPipelineExecutor
-
     from mella.steps.read import expand_inputs
 
     files = expand_inputs(inputs)
@@ -84,23 +82,24 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     if len(files) == 1 or workers == 1:
         sink = _writer(excluded_dir, cfg, "excluded", excluded=True)
         pipeline = mining_steps(files, cfg, sink, languages) + _near_dedup(cfg, sink) + [_writer(out, cfg, KEPT_PREFIX)]
-        run_all(LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(out / "logs" / "mine")))
+        run_all(executor(pipeline, out / "logs" / "mine"))
     else:
         stage1 = out / "_stage1"
         sink = _writer(excluded_dir, cfg, "excluded-s1", excluded=True)
         steps1 = mining_steps(files, cfg, sink, languages, exact_dedup=False) + [_writer(stage1, cfg, "stage1")]
-        run_all(LocalPipelineExecutor(steps1, tasks=len(files), workers=min(workers, len(files)),
-                                       logging_dir=str(out / "logs" / "stage1")))
+        run_all(executor(steps1, out / "logs" / "stage1", tasks=len(files), workers=workers))
         from mella.steps.staged import StagedParquetReader
 
         sink2 = _writer(excluded_dir, cfg, "excluded-dedup", excluded=True)
         steps2 = ([StagedParquetReader(stage1, "stage1")] + _exact_dedup(cfg, sink2) + _near_dedup(cfg, sink2)
                   + [_writer(out, cfg, KEPT_PREFIX)])
-        run_all(LocalPipelineExecutor(steps2, tasks=1, workers=1, logging_dir=str(out / "logs" / "stage2")))
+        run_all(executor(steps2, out / "logs" / "stage2"))
         shutil.rmtree(stage1, ignore_errors=True)
     from mella.report.card import write_card
+    from mella.table import write_manifest
 
     summary = summarise(out)
     atomic_json(out / "stats.json", summary)
+    write_manifest(out, "mine", None, summary["kept_total"], langs=list(languages))
     write_card(out, summary, languages, [str(f) for f in files])
     return summary

@@ -25,3 +25,27 @@ def format_summary(summary: dict, langs: list[str], top_reasons: int = 3) -> str
             lines.append("-" * (sum(widths) + 6 + max(len(r[3]) for r in rows)))
     lines.append("(languages in parentheses are not targets: their records were dropped)")
     return "\n".join(lines)
+
+
+def decisions_table(decisions: dict) -> str:
+    lines = [f"{'lang':8s} {'source':7s} {'usable':>7s}  not usable (reason)"]
+    for source in ("know", "ling"):
+        for lang, reasons in sorted(decisions.get(source, {}).items()):
+            usable = reasons.get("ok", reasons.get("usable", 0))
+            rest = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])
+                             if r not in ("ok", "usable"))
+            lines.append(f"{lang:8s} d_{source:5s} {usable:7d}  {rest}")
+    return "\n".join(lines)
+
+
+def samples_table(summary: dict) -> str:
+    lines = [f"{'lang':8s} {'source':7s} {'train':>7s} {'val':>6s} {'test':>6s}"]
+    for lang, by_source in sorted(summary["samples_by_lang"].items()):
+        for source, n in sorted(by_source.items()):
+            lines.append(f"{lang:8s} {source:7s} {n.get('train', 0):7d} {n.get('validation', 0):6d} {n.get('test', 0):6d}")
+    for lang, entry in summary["splits"]["by_lang"].items():
+        if "warning" in entry:
+            lines.append(f"warning ({lang}): {entry['warning']}")
+    lines.append(f"total: {summary['samples']} samples from {summary['records']} records, "
+                 f"{summary['splits']['groups']} leakage groups")
+    return "\n".join(lines)

@@ -8,7 +8,7 @@ import xxhash
 from datatrove.data import Document, DocumentsPipeline, Media, MediaType
 
 from mella.steps.base import DroppingStep
-from mella.urls import is_placeholder, is_tracker, largest_candidate, resolve
+from mella.urls import is_placeholder, is_tracker, largest_candidate, parse_srcset, registered_domain, resolve
 
 LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src",
                   "data-full-src", "data-orig-src", "lazy-src", "data-echo", "original")
@@ -80,7 +80,7 @@ class AltTextExtractor(DroppingStep):
             page_url = _canonical_url(head)
             base = base or page_url
             pmeta["page.url"] = page_url
-        page_meta = {"page.url": page_url, "page.date": pmeta.get("page.date"),
+        page_meta = {"page.url": page_url, "page.domain": registered_domain(page_url), "page.date": pmeta.get("page.date"),
                      "page.lang": _page_lang(tree.root, head), "page.title": _title(head),
                      "page.site_name": _site_name(head), "source.file": pmeta.get("source.file"),
                      "page.charset": pmeta.get("page.charset")}
@@ -101,6 +101,7 @@ class AltTextExtractor(DroppingStep):
                 counts["img_empty_alt"] += 1
                 continue
             meta = dict(page_meta)
+            meta["text.kind"] = "alt"
             doc = Document(text="", id=f"{page_key}-{index:04d}", metadata=meta)
             if len(raw_alt) > self.max_alt_chars:
                 doc.text = raw_alt[:200]
@@ -111,6 +112,7 @@ class AltTextExtractor(DroppingStep):
             url, reason = self._image_url(node, attrs, base)
             if url:
                 doc.media.append(Media(id=str(index), type=MediaType.IMAGE, url=url, alt=alt))
+                meta["img.url_alts"] = _other_urls(node, attrs, base, url)
             width, height = _int_attr(attrs.get("width")), _int_attr(attrs.get("height"))
             meta["img.width_attr"], meta["img.height_attr"] = width, height
             if reason is None:
@@ -146,6 +148,7 @@ class AltTextExtractor(DroppingStep):
             self.drop(doc, reason, rank)
             return None
         doc.media[0].url = url
+        meta["page.domain"] = registered_domain(meta.get("page.url"))
         self.counts["pairs"] += 1
         return doc
 
@@ -214,6 +217,26 @@ class AltTextExtractor(DroppingStep):
             current = parent
         found = " ".join(found[: self.context_chars * 2].split())[: self.context_chars]
         return found or None
+
+
+def _other_urls(node, attrs: dict, base: str | None, chosen: str, cap: int = 10) -> str | None:
+    """The other URLs this img names for the same picture (src, srcset and lazy candidates), so that an
+    image the crawl stored under another variant is still found there. Only when there is more than src."""
+    keys = attrs.keys()
+    parent = node.parent
+    if not (_SRCSET_SET & keys or _LAZY_SRC_SET & keys) and (parent is None or parent.tag != "picture"):
+        return None
+    raw = [attrs.get("src") or ""] + [attrs[a] for a in LAZY_SRC_ATTRS if a in keys]
+    srcsets = [attrs[a] for a in LAZY_SRCSET_ATTRS if a in keys and attrs[a]]
+    if parent is not None and parent.tag == "picture":
+        srcsets += [s.attributes.get("srcset") or "" for s in parent.css("source")]
+    raw += [url for srcset in srcsets for url, _, _ in parse_srcset(srcset)]
+    out: list[str] = []
+    for cand in raw:
+        url = resolve(base, cand) if cand and not cand.startswith("data:") else None
+        if url and url != chosen and url not in out:
+            out.append(url)
+    return "\n".join(out[:cap]) or None
 
 
 def _sibling_text(node, direction: str) -> str:

@@ -18,6 +18,15 @@ def record_lang(meta: dict) -> str:
     return page_lang.split("-")[0].lower() if page_lang else "und"
 
 
+def error_text(kind: str, detail: str = "") -> str:
+    """A failure as stored in an ``*_error`` column: its name, then the detail (``http_503: Service ...``)."""
+    return f"{kind}: {detail}"[:300] if detail else kind
+
+
+def error_kind(error: str) -> str:
+    return error.split(":", 1)[0]
+
+
 class CountingStep(PipelineStep):
     """A step with plain counters (``self.counts``), cheaper than a stat_update per document; they move
     into datatrove's stats once, by ``flush_counts``."""

@@ -7,27 +7,32 @@ import base64
 from datatrove.data import Document, DocumentsPipeline
 
 from mella.cache import ContentCache, content_key
-from mella.eval.backends import Request, generate_safely, get_generator
+from mella.eval.backends import GenerationError, Request, generate_safely, get_generator
 from mella.ling.backends import caption_prompt
-from mella.steps.base import DroppingStep, batches
+from mella.images.store import ImageStore
+from mella.steps.base import DroppingStep, batches, error_text
+
+MIME = {"jpg": "image/jpeg", "webp": "image/webp", "png": "image/png"}
 
 
-def data_url(doc: Document) -> str:
-    mime = {"jpg": "image/jpeg", "webp": "image/webp", "png": "image/png"}.get(doc.metadata.get("img.ext"), "image/jpeg")
-    return f"data:{mime};base64,{base64.b64encode(doc.media[0].media_bytes).decode('ascii')}"
+def data_url(data: bytes, ext: str | None) -> str:
+    return f"data:{MIME.get(ext or '', 'image/jpeg')};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 class Captioner(DroppingStep):
-    """Adds ``caption.en``; a record whose caption fails after retries is dropped with the failure's
-    name (``caption_timeout``, ``caption_http_503``, ``caption_empty_output``...): it is not cached, so a
-    rerun tries it again."""
+    """Adds ``caption.en`` for the record's stored image. A caption that fails after retries leaves the
+    record in place with the failure's name in ``caption.error`` (``timeout``, ``http_503``,
+    ``empty_output``..., counted ``failed_caption_<kind>``): failures are not cached, so a new run
+    asks again."""
 
     type = "🗣 - CAPTION"
     name = "📝 caption (en)"
 
-    def __init__(self, backend: str, backend_kwargs: dict, batch_size: int = 8, exclusion_writer=None):
+    def __init__(self, backend: str, backend_kwargs: dict, store: ImageStore, batch_size: int = 8,
+                 exclusion_writer=None):
         super().__init__(exclusion_writer)
         self.backend, self.backend_kwargs, self.batch_size = backend, backend_kwargs, batch_size
+        self.store = store
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         generator = get_generator(self.backend, **self.backend_kwargs)
@@ -44,9 +49,15 @@ class Captioner(DroppingStep):
         results: list = [cache.get(k) for k in keys]
         todo = [n for n, r in enumerate(results) if r is None]
         self.counts["from_cache"] += len(batch) - len(todo)
+        requests = {n: self._request(batch[n], prompt) for n in todo}
+        for n, req in list(requests.items()):
+            if isinstance(req, GenerationError):
+                results[n] = req
+                del requests[n]
+        todo = list(requests)
         if todo:
             with self.track_time("batch"):
-                outs = generate_safely(generator, [Request(data_url(batch[n]), prompt, "en") for n in todo])
+                outs = generate_safely(generator, [requests[n] for n in todo])
             for n, out in zip(todo, outs):
                 results[n] = out
                 if isinstance(out, str):
@@ -54,9 +65,18 @@ class Captioner(DroppingStep):
                     self.counts["generated"] += 1
         for doc, out in zip(batch, results):
             if not isinstance(out, str):
-                doc.metadata["caption.error"] = str(out)[:300]
-                self.drop(doc, f"caption_{getattr(out, 'kind', 'error')}", rank)
-                continue
-            doc.metadata.update({"caption.en": out, "caption.model": params.get("model"),
-                                 "caption.prompt_version": version})
+                kind = getattr(out, "kind", "error")
+                doc.metadata["caption.error"] = error_text(kind, getattr(out, "detail", str(out)))
+                self.counts[f"failed_caption_{kind}"] += 1
+            else:
+                doc.metadata.update({"caption.en": out, "caption.model": params.get("model"),
+                                     "caption.prompt_version": version, "caption.error": None})
             yield doc
+
+    def _request(self, doc: Document, prompt: str) -> Request | GenerationError:
+        meta = doc.metadata
+        ext = meta.get("img.ext") or "jpg"
+        try:
+            return Request(data_url(self.store.get(meta["img.sha256"], ext), ext), prompt, "en")
+        except (OSError, KeyError, TypeError):
+            return GenerationError("image_missing", f"{meta.get('img.sha256')}.{ext} not in {self.store.root}")

@@ -1,5 +1,6 @@
 """Get each record's image (from the crawl's WARC when it holds it, else over safe HTTP), validate,
-convert and hash it. Threads overlap the network waits; Pillow decodes without holding the GIL."""
+convert and hash it, and put it in the content-addressed image store. Threads overlap the network waits;
+Pillow decodes without holding the GIL."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datatrove.data import Document, DocumentsPipeline
 
 from mella.images.net import FetchError, SafeFetcher
+from mella.images.store import ImageStore
 from mella.images.validate import ImageChecks, ImageRejected, process
 from mella.images.warcindex import WarcImages
 from mella.steps.base import DroppingStep, batches
@@ -17,26 +19,31 @@ OPAQUE_TYPES = {"application/octet-stream", "binary/octet-stream", "application/
 
 
 class ImageFetcher(DroppingStep):
-    """Adds ``media[0].media_bytes`` and ``img.*`` metadata; a record whose image cannot be had is
-    dropped with the named reason (``http_404``, ``timeout``, ``too_large``, ``blocked_private_address``,
-    ``corrupt_image``, ``decompression_bomb``, ``too_small``...) and its error text in ``img.error``."""
+    """Stores each record's image (``ImageStore``) and adds ``img.*`` metadata (``img.sha256`` names the
+    stored file); a record whose image cannot be had is dropped with the named reason (``http_404``,
+    ``timeout``, ``too_large``, ``blocked_private_address``, ``corrupt_image``, ``decompression_bomb``,
+    ``too_small``, ``not_in_crawl`` when the network is off...) and its error text in ``img.error``."""
 
     type = "🖼 - FETCH"
     name = "📡 images"
 
-    def __init__(self, fetcher: SafeFetcher, checks: ImageChecks, warc_images: WarcImages | None = None,
-                 concurrency: int = 16, exclusion_writer=None):
+    def __init__(self, fetcher: SafeFetcher | None, checks: ImageChecks, store: ImageStore,
+                 warc_images: WarcImages | None = None, concurrency: int = 16, exclusion_writer=None):
+        """``fetcher`` None: the network is off, only images the crawl holds are taken."""
         super().__init__(exclusion_writer)
         self.fetcher, self.checks, self.warc_images = fetcher, checks, warc_images
-        self.concurrency = concurrency
+        self.store, self.concurrency = store, concurrency
 
     def _one(self, doc: Document):
         url = doc.media[0].url if doc.media else ""
-        data = self.warc_images.get(url) if self.warc_images is not None else None
+        variants = (url, *(doc.metadata.get("img.url_alts") or "").split("\n"))
+        data = self.warc_images.get(*[v for v in variants if v]) if self.warc_images is not None else None
         source = "warc"
         try:
             if data is None:
                 source = "http"
+                if self.fetcher is None:
+                    raise FetchError("not_in_crawl", "the crawl holds no copy and the network is off")
                 fetched = self.fetcher.fetch(url)
                 ctype = fetched.content_type.split(";")[0].strip().lower()
                 if ctype and not ctype.startswith("image/") and ctype not in OPAQUE_TYPES:
@@ -64,10 +71,11 @@ class ImageFetcher(DroppingStep):
                 meta["img.error"] = str(result)[:300]
                 self.drop(doc, result.kind, rank)
                 continue
-            doc.media[0].media_bytes = result.data
+            stored = self.store.put(result.data, result.ext)
             meta.update({"img.status": "ok", "img.ext": result.ext, "img.width": result.width,
                          "img.height": result.height, "img.orig_width": result.orig_width,
                          "img.orig_height": result.orig_height, "img.format": result.orig_format,
-                         "img.sha256": result.sha256, "img.phash": result.phash, "img.bytes": len(result.data)})
+                         "img.sha256": stored, "img.orig_sha256": result.sha256, "img.phash": result.phash,
+                         "img.bytes": len(result.data)})
             self.counts[f"from_{source}"] += 1
             yield doc

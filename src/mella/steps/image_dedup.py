@@ -1,4 +1,5 @@
-"""Exact (sha256 of the original bytes) and near (pHash Hamming distance) duplicate images, first kept.
+"""Exact (SHA-256 of the original or of the stored bytes) and near (pHash Hamming distance) duplicate
+images, first kept.
 
 Near duplicates are found with the pigeonhole trick: two 64-bit hashes within distance d < 4 share at
 least one of their four 16-bit quarters exactly, so each quarter indexes the hashes seen so far.
@@ -25,8 +26,9 @@ class ImageDedupFilter(Filter):
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         meta = doc.metadata
-        sha, phash = meta.get("img.sha256"), meta.get("img.phash")
-        if sha in self._sha:
+        shas = {meta.get("img.orig_sha256"), meta.get("img.sha256")} - {None}
+        phash = meta.get("img.phash")
+        if shas & self._sha:
             return False, "dup_image_exact"
         if phash:
             for q, index in enumerate(self._quarters):
@@ -36,5 +38,5 @@ class ImageDedupFilter(Filter):
                         return False, "dup_image_near"
             for q, index in enumerate(self._quarters):
                 index.setdefault(phash[4 * q : 4 * q + 4], []).append(phash)
-        self._sha.add(sha)
+        self._sha |= shas
         return True

@@ -24,6 +24,7 @@ URL_MAP_NAME = "urls.tsv"  # optional file<TAB>url map inside an HTML folder
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # column names accepted for pair tables
 TEXT_KEYS = ("text", "alt_text", "alt", "caption", "caption_reference_description")
+TEXT_KINDS = {"alt_text": "alt", "alt": "alt"}  # else "caption"
 IMAGE_KEYS = ("image_url", "url", "img_url", "image")
 PAGE_KEYS = ("page_url", "page", "source_url")
 
@@ -205,9 +206,11 @@ class InputReader(DroppingStep):
         try:
             rows = _iter_table(path)
             for index, row in enumerate(rows):
-                text = _first(row, TEXT_KEYS)
+                text_key = next((k for k in TEXT_KEYS if row.get(k)), None)
+                text = row[text_key] if text_key else None
                 image_url = _first(row, IMAGE_KEYS)
-                meta = {"page.url": _first(row, PAGE_KEYS), "source.file": str(path), "record.kind": "pair"}
+                meta = {"page.url": _first(row, PAGE_KEYS), "source.file": str(path), "record.kind": "pair",
+                        "text.kind": str(row.get("text_kind") or TEXT_KINDS.get(text_key, "caption"))}
                 if row.get("lang") or row.get("language"):
                     meta["page.lang"] = str(row.get("lang") or row.get("language"))
                 doc = Document(text=str(text or ""), id=str(row.get("id") or f"{path.name}#{index}"),

@@ -1,4 +1,4 @@
-"""Reads the stage-1 Parquet shards of a multi-task job back into Documents, in rank order."""
+"""Reads record-table shards (``{prefix}-*.parquet``) back into Documents, every column included."""
 
 from __future__ import annotations
 
@@ -7,25 +7,34 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline, Media, MediaType
 from datatrove.pipeline.base import PipelineStep
 
-from mella.schema import MINED_COLUMNS
+from mella.schema import COLUMNS, Column, unknown_column
+
+
+def table_columns(folder: str | Path, prefix: str = "train") -> list[Column]:
+    """The columns of a folder's shards (from the first file's schema; unknown ones as carried columns)."""
+    import pyarrow.parquet as pq
+
+    files = sorted(Path(folder).glob(f"{prefix}-*.parquet"))
+    if not files:
+        return []
+    return [COLUMNS[f.name] if f.name in COLUMNS else unknown_column(f.name, f.type) for f in pq.read_schema(files[0])]
 
 
 class StagedParquetReader(PipelineStep):
-    """Inverse of ParquetShardWriter for MINED_COLUMNS (datatrove's ParquetReader would need an adapter
-    per column and reads row by row)."""
+    """Inverse of ParquetShardWriter (datatrove's ParquetReader would need an adapter per column and reads
+    row by row). Every column becomes its Document field or metadata key, so that the next writer can
+    write it back unchanged."""
 
     type = "📖 - READER"
-    name = "📥 staged shards"
+    name = "📥 record table"
 
-    def __init__(self, folder: str | Path, prefix: str, batch_rows: int = 8192, columns=None,
-                 shard_rows: int | None = None):
+    def __init__(self, folder: str | Path, prefix: str, batch_rows: int = 8192, shard_rows: int | None = None):
         """``shard_rows``: task ``rank`` reads rows [rank*shard_rows, (rank+1)*shard_rows) of all files
         in order (instead of whole files by rank)."""
         super().__init__()
         self.folder = Path(folder)
         self.prefix = prefix
         self.batch_rows = batch_rows
-        self.columns = columns or MINED_COLUMNS
         self.shard_rows = shard_rows
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -39,22 +48,23 @@ class StagedParquetReader(PipelineStep):
             first, last = 0, None
         else:
             first, last = rank * self.shard_rows, (rank + 1) * self.shard_rows
-        keyed = [(col, key) for col, _, key in self.columns if key is not None]
         row = 0
         for path in files:
             pf = pq.ParquetFile(path)
             if last is not None and (row + pf.metadata.num_rows <= first or row >= last):
                 row += pf.metadata.num_rows
                 continue
+            keyed = [(f.name, (COLUMNS[f.name] if f.name in COLUMNS else unknown_column(f.name, f.type)).key)
+                     for f in pf.schema_arrow]
+            keyed = [(name, key) for name, key in keyed if key is not None]
             for batch in pf.iter_batches(batch_size=self.batch_rows):
                 cols = batch.to_pydict()
-                images = cols.get("image")
+                urls, texts = cols.get("image_url"), cols.get("text")
                 for i in range(batch.num_rows):
                     row += 1
                     if row - 1 < first or (last is not None and row - 1 >= last):
                         continue
-                    meta = {key: cols[col][i] for col, key in keyed if col in cols}
-                    url = cols["image_url"][i]
-                    media = Media(id="0", type=MediaType.IMAGE, url=url, media_bytes=images[i] if images else None)
-                    yield Document(text=cols["alt_text"][i], id=cols["id"][i], metadata=meta,
-                                   media=[media] if url else [])
+                    meta = {key: cols[name][i] for name, key in keyed}
+                    url = urls[i] if urls else None
+                    media = [Media(id="0", type=MediaType.IMAGE, url=url)] if url else []
+                    yield Document(text=texts[i] if texts else "", id=cols["id"][i], metadata=meta, media=media)

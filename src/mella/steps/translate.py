@@ -1,5 +1,5 @@
-"""Machine translation of the English captions (cached by content), translation QA scores, and the
-QA decision with thresholds from config."""
+"""Machine translation of the English captions (cached by content) and translation QA scores. The QA
+decision (thresholds) is ``mella.steps.select.qa_reason``: scores are saved, decided later."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from mella.cache import ContentCache, content_key
 from mella.languages import Language
 from mella.ling.backends import TranslationError, get_translator
 from mella.ling.qa import qa_scores, semantic_similarity
-from mella.steps.base import DroppingStep, Filter
+from mella.steps.base import DroppingStep, error_text
 
 
 class Translator(DroppingStep):
     """Adds ``mt.lang``, ``mt.text``, ``mt.model`` and ``mt.qa.*`` scores. Target: the record's own
-    language (that of its native alt-text), or each of ``targets`` (one record per language)."""
+    language (that of its native alt-text), or each of ``targets`` (one record per language, id
+    ``<id>-<lang>``). A record whose caption cannot be translated keeps its row, with the named failure in
+    ``mt.error`` (counted ``failed_mt_<kind>``): its D_know side is still good."""
 
     type = "🗣 - TRANSLATE"
     name = "🌍 translate"
@@ -26,17 +28,27 @@ class Translator(DroppingStep):
         self.backend, self.backend_kwargs, self.languages = backend, backend_kwargs, languages
         self.targets, self.batch_size, self.similarity = targets, batch_size, similarity
 
-    def _expand(self, data, rank: int):
+    def _expand(self, data):
+        """(record, to translate?) per target language."""
         for doc in data:
             targets = self.targets or [doc.metadata.get("lid.lang")]
             for lang in targets:
-                if lang not in self.languages:
-                    self.drop(doc, "mt_no_target_language", rank)
-                    continue
                 copy = Document(text=doc.text, id=doc.id if not self.targets else f"{doc.id}-{lang}",
                                 media=doc.media, metadata=dict(doc.metadata))
-                copy.metadata["mt.lang"] = lang
-                yield copy
+                meta = copy.metadata
+                meta["mt.lang"] = lang
+                if lang not in self.languages:
+                    self._fail(copy, "no_target_language", f"{lang!r} is not in the language table")
+                elif not meta.get("caption.en"):
+                    self._fail(copy, "no_caption", meta.get("caption.error") or "")
+                else:
+                    yield copy, True
+                    continue
+                yield copy, False
+
+    def _fail(self, doc: Document, kind: str, detail: str) -> None:
+        doc.metadata["mt.error"] = error_text(kind, detail)
+        self.counts[f"failed_mt_{kind}"] += 1
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         translator = get_translator(self.backend, **self.backend_kwargs)
@@ -44,7 +56,10 @@ class Translator(DroppingStep):
         params = translator.params()
         with self.sink(), self.progress() as bar:
             by_lang: dict[str, list[Document]] = {}
-            for doc in self._expand(data, rank):
+            for doc, todo in self._expand(data):
+                if not todo:
+                    yield doc
+                    continue
                 bucket = by_lang.setdefault(doc.metadata["mt.lang"], [])
                 bucket.append(doc)
                 if len(bucket) >= self.batch_size:
@@ -79,8 +94,8 @@ class Translator(DroppingStep):
         sim_of = dict(zip(ok, sims))
         for n, (doc, out) in enumerate(zip(batch, results)):
             if not isinstance(out, str):
-                doc.metadata["mt.error"] = str(out)[:300]
-                self.drop(doc, f"mt_{getattr(out, 'kind', 'error')}", rank)
+                self._fail(doc, getattr(out, "kind", "error"), getattr(out, "detail", str(out)))
+                yield doc
                 continue
             meta = doc.metadata
             meta["mt.text"], meta["mt.model"] = out, params.get("model")
@@ -89,38 +104,3 @@ class Translator(DroppingStep):
                 meta[f"mt.qa.{key}"] = value
             meta["mt.qa.similarity"] = sim_of.get(n)
             yield doc
-
-
-class TranslationQAFilter(Filter):
-    """Drops translations whose QA scores fail a threshold; the first failing check is the reason."""
-
-    name = "✅ translation QA"
-
-    def __init__(self, languages: dict[str, Language], min_length_ratio: float = 0.5,
-                 max_length_ratio: float = 2.5, min_numbers_preserved: float = 1.0, max_copy_ratio: float = 0.5,
-                 max_repetition: float = 0.3, min_similarity: float = 0.8, exclusion_writer=None):
-        super().__init__(exclusion_writer)
-        self.languages = languages
-        self.min_length_ratio, self.max_length_ratio = min_length_ratio, max_length_ratio
-        self.min_numbers_preserved, self.max_copy_ratio = min_numbers_preserved, max_copy_ratio
-        self.max_repetition, self.min_similarity = max_repetition, min_similarity
-
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        meta = doc.metadata
-        lang = self.languages[meta["mt.lang"]]
-        script, label = meta.get("mt.qa.script"), meta.get("mt.qa.lid_label")
-        accepted = set(lang.lid_labels) | set(lang.confusable.get(script, []))
-        if script not in lang.scripts or label not in accepted:
-            return False, "mt_wrong_language"
-        if not self.min_length_ratio <= meta.get("mt.qa.length_ratio", 0) <= self.max_length_ratio:
-            return False, "mt_length_ratio"
-        if meta.get("mt.qa.numbers_preserved", 1) < self.min_numbers_preserved:
-            return False, "mt_numbers_lost"
-        if meta.get("mt.qa.copy_ratio", 0) > self.max_copy_ratio:
-            return False, "mt_untranslated"
-        if meta.get("mt.qa.repetition", 0) > self.max_repetition:
-            return False, "mt_repetition"
-        sim = meta.get("mt.qa.similarity")
-        if sim is not None and sim < self.min_similarity:
-            return False, "mt_low_similarity"
-        return True

@@ -14,19 +14,21 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from mella.schema import EXCLUDED_TEXT_CAP
+from mella.schema import EXCLUDED_TEXT_CAP, Column
 from mella.steps.base import record_lang
 
-_ARROW_TYPES = {"string": "string", "binary": "binary", "float32": "float32", "int32": "int32", "int64": "int64"}
 _NUMPY_TYPES = {"float32": "float32", "int32": "int32", "int64": "int64"}
 
 
-def to_arrow(values: list, typ: str):
+def to_arrow(values: list, typ: str, arrow_type=None):
     """A column from Python values (None = null) via Arrow buffers. ``pa.array`` would do, but it imports
-    pandas on first use when pandas is installed (+0.4 s start-up, measured)."""
+    pandas on first use when pandas is installed (+0.4 s start-up, measured); it is used only for
+    carried columns of other types (``typ == "arrow"``)."""
     import numpy as np
     import pyarrow as pa
 
+    if typ == "arrow":
+        return pa.array(values, type=arrow_type)
     n = len(values)
     valid = np.fromiter((v is not None for v in values), dtype=bool, count=n)
     null_count = n - int(valid.sum())
@@ -45,9 +47,21 @@ def to_arrow(values: list, typ: str):
                       ("binary", False): pa.binary(), ("binary", True): pa.large_binary()}[(typ, large)]
         return pa.Array.from_buffers(arrow_type, n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
                                      null_count=null_count)
+    if typ == "bool":
+        data = np.fromiter((bool(v) for v in values), dtype=bool, count=n)
+        return pa.Array.from_buffers(pa.bool_(), n, [bitmap, pa.py_buffer(np.packbits(data, bitorder="little"))],
+                                     null_count=null_count)
     dtype = _NUMPY_TYPES[typ]
     data = np.fromiter((0 if v is None else v for v in values), dtype=dtype, count=n)
     return pa.Array.from_buffers(getattr(pa, typ)(), n, [bitmap, pa.py_buffer(data)], null_count=null_count)
+
+
+def arrow_type(column: Column):
+    import pyarrow as pa
+
+    if column.type == "arrow":
+        return column.arrow
+    return pa.bool_() if column.type == "bool" else getattr(pa, column.type)()
 
 
 class ParquetShardWriter(PipelineStep):
@@ -60,7 +74,7 @@ class ParquetShardWriter(PipelineStep):
     type = "💽 - WRITER"
     name = "🧱 Parquet (columnar)"
 
-    def __init__(self, folder: str | Path, columns: list[tuple[str, str, str | None]], prefix: str = "data",
+    def __init__(self, folder: str | Path, columns: list[Column], prefix: str = "data",
                  rows_per_file: int = 200_000, batch_rows: int = 8192, compression: str = "zstd",
                  excluded: bool = False):
         super().__init__()
@@ -71,15 +85,14 @@ class ParquetShardWriter(PipelineStep):
         self.batch_rows = batch_rows
         self.compression = compression
         self.excluded = excluded  # exclusion sink: caps long texts (counting is done by the dropping steps)
-        # a row = (id, text, image url, image bytes, *metadata values); flush reorders it into the schema
-        self._meta_keys = [key for _, _, key in columns if key is not None]
-        fields = {"id": 0, "alt_text": 1, "image_url": 2, "image": 3}
-        self._with_bytes = any(col == "image" and key is None for col, _, key in columns)
-        meta_pos = {key: 4 + i for i, key in enumerate(self._meta_keys)}
-        unknown = [col for col, _, key in columns if key is None and col not in fields]
+        # a row = (id, text, image url, *metadata values); flush reorders it into the schema
+        self._meta_keys = [c.key for c in columns if c.key is not None]
+        fields = {"id": 0, "text": 1, "image_url": 2}
+        meta_pos = {key: 3 + i for i, key in enumerate(self._meta_keys)}
+        unknown = [c.name for c in columns if c.key is None and c.name not in fields]
         if unknown:
             raise ValueError(f"columns {unknown} need a metadata key")
-        self._order = [fields[col] if key is None else meta_pos[key] for col, _, key in columns]
+        self._order = [fields[c.name] if c.key is None else meta_pos[c.key] for c in columns]
         self._kept: Counter = Counter()
         self._users = 0
         self._reset()
@@ -109,9 +122,7 @@ class ParquetShardWriter(PipelineStep):
             self._start_rank(rank)
         meta = doc.metadata
         media = doc.media[0] if doc.media else None
-        self._rows.append((doc.id, doc.text, media.url if media else None,
-                           media.media_bytes if media is not None and self._with_bytes else None,
-                           *map(meta.get, self._meta_keys)))
+        self._rows.append((doc.id, doc.text, media.url if media else None, *map(meta.get, self._meta_keys)))
         if not self.excluded:
             self._kept[record_lang(meta)] += 1
         if len(self._rows) >= self.batch_rows:
@@ -141,7 +152,7 @@ class ParquetShardWriter(PipelineStep):
     def _schema(self):
         import pyarrow as pa
 
-        return pa.schema([(col, getattr(pa, _ARROW_TYPES[typ])()) for col, typ, _ in self.columns])
+        return pa.schema([(c.name, arrow_type(c)) for c in self.columns])
 
     def _open(self) -> None:
         import pyarrow.parquet as pq
@@ -162,12 +173,12 @@ class ParquetShardWriter(PipelineStep):
             self._open()
         by_position = list(zip(*self._rows))
         arrays = []
-        for position, (_, typ, _) in zip(self._order, self.columns):
+        for position, column in zip(self._order, self.columns):
             values = list(by_position[position])
-            if self.excluded and typ == "string":
+            if self.excluded and column.type == "string":
                 values = [v[:EXCLUDED_TEXT_CAP] if isinstance(v, str) and len(v) > EXCLUDED_TEXT_CAP else v
                           for v in values]
-            arrays.append(to_arrow(values, typ))
+            arrays.append(to_arrow(values, column.type, column.arrow))
         self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self._schema()))
         self._rows = []
         self._rows_in_file += n
@@ -191,3 +202,28 @@ class ParquetShardWriter(PipelineStep):
             self._finish_file()
         self._reset()
 
+
+
+def write_rows(folder: str | Path, prefix: str, columns: list[Column], rows: list[dict],
+               rows_per_file: int = 200_000, compression: str = "zstd", metadata: dict | None = None) -> list[Path]:
+    """Rows (dicts by column name) to ``{folder}/{prefix}-{part:05d}.parquet``, each file written under a
+    hidden name and renamed when complete; stale parts of an earlier run with the same prefix are removed.
+    At least one file is written (an empty split is an empty file, so readers see its schema)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f"{prefix}-*.parquet"):
+        stale.unlink()
+    schema = pa.schema([(c.name, arrow_type(c)) for c in columns], metadata=metadata)
+    written = []
+    for part, start in enumerate(range(0, max(1, len(rows)), rows_per_file)):
+        chunk = rows[start:start + rows_per_file]
+        arrays = [to_arrow([r.get(c.name) for r in chunk], c.type, c.arrow) for c in columns]
+        final = folder / f"{prefix}-{part:05d}.parquet"
+        tmp = folder / f".{prefix}-{part:05d}.tmp"
+        pq.write_table(pa.Table.from_arrays(arrays, schema=schema), tmp, compression=compression)
+        os.replace(tmp, final)
+        written.append(final)
+    return written

@@ -1,0 +1,1 @@
+"""The MELLA dataset: templates, splits, samples and mixing, and the composed dataset folder."""

@@ -1,0 +1,133 @@
+"""`mella build`: crawl -> dataset -> exports, one folder per stage, each resumable on its own.
+
+    OUT/mined  OUT/fetched (+ OUT/images, the image store)  OUT/aligned  OUT/captioned  OUT/translated
+    OUT/selected  OUT/dataset (records, samples, splits, README.md card, browse.html)  OUT/exports/<format>
+
+A stage reads the previous stage's folder and carries all its columns; a model stage with no model
+configured is skipped (the summary says why) and the next stage reads the last folder made.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from mella.config import BuildConfig
+
+
+def _resolve(base: Path, path: str | None) -> str | None:
+    import os
+
+    if path is None:
+        return None
+    p = Path(path)
+    return os.path.normpath(p if p.is_absolute() else base / p)
+
+
+def run_build(cfg: BuildConfig, echo=print, base: Path = Path(".")) -> dict:
+    from mella.languages import build_table, resolve_langs
+    from mella.recipes.compose import run_compose
+    from mella.recipes.export import run_export
+    from mella.recipes.fetch import run_fetch
+    from mella.recipes.ling import run_align, run_caption, run_select, run_translate
+    from mella.recipes.mine import run_mine
+    from mella.report.summary import format_summary, samples_table
+
+    if not cfg.inputs:
+        raise ValueError("no inputs: give crawl files/folders as arguments or list them under `inputs:` in the YAML")
+    if not cfg.out:
+        raise ValueError("no output folder: give --out or `out:` in the YAML")
+    from mella.export import FORMATS
+
+    unknown = [f for f in cfg.export.formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown export format(s) {unknown}; known: {', '.join(FORMATS)}")
+    resolve_langs(cfg.mine.langs, build_table(cfg.mine.languages))  # unknown languages fail before any work
+    out = Path(_resolve(base, cfg.out))
+    inputs = [_resolve(base, i) for i in cfg.inputs]
+    if cfg.workers:
+        for section in (cfg.mine, cfg.fetch, cfg.align, cfg.caption, cfg.translate, cfg.select):
+            section.workers = cfg.workers
+    cfg.fetch.image_store = _resolve(base, cfg.fetch.image_store) or str(out / "images")
+    cfg.compose.templates_dir = _resolve(base, cfg.compose.templates_dir)
+    cfg.compose.select = cfg.select
+    stages: list[dict] = []
+
+    def stage(name: str, folder: Path | None, fn, detail: str = ""):
+        n = len(stages) + 1
+        echo(f"[{n}] {name}{': ' + detail if detail else ''} ...")
+        started = time.perf_counter()
+        result = fn()
+        stages.append({"stage": name, "status": "ran", "output": str(folder) if folder else "",
+                       "seconds": round(time.perf_counter() - started, 1), "detail": detail})
+        return result
+
+    def skip(name: str, reason: str) -> None:
+        echo(f"[{len(stages) + 1}] {name}: skipped ({reason})")
+        stages.append({"stage": name, "status": "skipped", "reason": reason})
+
+    mined = stage("mine", out / "mined", lambda: run_mine(inputs, out / "mined", cfg.mine))
+    echo(format_summary(mined, cfg.mine.langs))
+    if not mined["kept_total"]:
+        return _finish(out, stages, echo, empty="mine kept 0 records (reasons: mined/excluded/)")
+    fetched = stage("fetch", out / "fetched", lambda: run_fetch(out / "mined", out / "fetched", cfg.fetch),
+                    "images from the crawl's WARC records" + ("" if cfg.fetch.network else " only (network off)"))
+    echo(f"    images: {fetched['kept_total']} kept, {fetched['dropped_total']} dropped "
+         f"({', '.join(f'{r} {n}' for r, n in list(fetched['dropped_by_reason'].items())[:5])})")
+    if not fetched["kept_total"]:
+        return _finish(out, stages, echo, empty="fetch kept 0 images (reasons: fetched/excluded/)")
+    last = out / "fetched"
+    for name, section, fn, why in (
+            ("align", cfg.align, run_align, "no alignment model configured (align.model)"),
+            ("caption", cfg.caption, run_caption, "no captioning model configured (caption.model)"),
+            ("translate", cfg.translate, run_translate, "no translation model configured (translate.model)")):
+        folder = out / {"align": "aligned", "caption": "captioned", "translate": "translated"}[name]
+        if not section.model:
+            skip(name, why)
+            continue
+        if name == "translate" and not any(s["stage"] == "caption" and s["status"] == "ran" for s in stages):
+            skip(name, "no captions to translate (the caption stage did not run)")
+            continue
+        stage(name, folder, lambda fn=fn, section=section, folder=folder, src=last: fn(src, folder, section),
+              f"model {section.model}")
+        last = folder
+    stage("select", out / "selected", lambda: run_select(last, out / "selected", cfg.select))
+    composed = stage("compose", out / "dataset", lambda: run_compose(out / "selected", out / "dataset", cfg.compose))
+    exports = {}
+    for fmt in cfg.export.formats:
+        target = out / "exports" / fmt
+        try:
+            exports[fmt] = stage(f"export {fmt}", target, lambda fmt=fmt, target=target: run_export(
+                out / "dataset", target, fmt, tuple(cfg.export.splits), tuple(cfg.export.sources)))
+        except ValueError as e:  # e.g. no samples in the wanted splits: said, not fatal for the others
+            skip(f"export {fmt}", str(e))
+    if cfg.card:
+        from mella.report.card import write_dataset_card
+
+        stage("card", out / "dataset" / "README.md", lambda: write_dataset_card(out / "dataset"))
+    if cfg.browse:
+        from mella.report.browse import write_browser
+
+        stage("browse", out / "dataset" / "browse.html", lambda: write_browser(out / "dataset"))
+    echo(samples_table(composed))
+    return _finish(out, stages, echo, composed=composed, exports=exports)
+
+
+def _finish(out: Path, stages: list[dict], echo, empty: str | None = None, **extra) -> dict:
+    from mella.recipes.common import atomic_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    echo("\nstages:")
+    for s in stages:
+        if s["status"] == "ran":
+            echo(f"  {s['stage']:18s} ran      {s['seconds']:6.1f}s  {s.get('detail') or ''}  -> {s['output']}")
+        else:
+            echo(f"  {s['stage']:18s} skipped  {s['reason']}")
+    if empty:
+        echo(f"\nstopped: {empty}")
+    else:
+        echo(f"\ndataset: {out}/dataset/  (card: README.md, browser: browse.html, samples/, records/)")
+        echo(f"exports: {out}/exports/")
+    result = {"stages": stages, "empty": empty} | {k: v for k, v in extra.items() if k != "composed"}
+    atomic_json(out / "build.json", result)
+    return result

@@ -1,0 +1,106 @@
+"""`mella compose`: a record table -> the dataset: decisions (unless `mella select` ran), leakage-free
+splits, instruction samples and the per-language mix.
+
+Output ``DIR/``: ``records/train-*.parquet`` (every input column + ``know_reason``, ``ling_reason``,
+``split``, ``split_group``), ``samples/{train,validation,test}-*.parquet``, ``splits.json`` (groups and
+split sizes per language), ``stats.json``, ``table.json``. Whole-table steps (splits need every record),
+so not a datatrove pipeline: a rerun recomputes it, deterministically.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from mella.config import ComposeConfig
+from mella.recipes.common import atomic_json, check_same_job
+from mella.schema import COLUMNS, SAMPLE_COLUMNS, carried, step_columns
+from mella.shards import iter_rows
+from mella.table import open_table, write_manifest
+
+
+def meta_of(row: dict) -> dict:
+    """A row (by column name) as the metadata dict the decision functions read (by metadata key)."""
+    return {COLUMNS[name].key: value for name, value in row.items() if name in COLUMNS and COLUMNS[name].key}
+
+
+def run_compose(in_dir: str | Path, out: str | Path, cfg: ComposeConfig) -> dict:
+    from mella.dataset.compose import candidates, make_sample, mix
+    from mella.dataset.split import assign_splits
+    from mella.dataset.templates import Templates
+    from mella.languages import build_table
+    from mella.steps.select import know_reason, ling_reason
+    from mella.steps.write import write_rows
+
+    table = open_table(in_dir, "compose", needs=("text", "lang"))
+    out = Path(out)
+    unknown = set(cfg.sources) - {"d_know", "d_ling"}
+    if unknown:
+        raise ValueError(f"unknown sources {sorted(unknown)}; known: d_know, d_ling")
+    languages = build_table(cfg.select.languages)
+    templates = Templates(cfg.templates_dir)
+    rows = list(iter_rows(table.path))
+    if not rows:
+        raise ValueError(f"{table.path}: the table has no records: nothing to compose")
+    out.mkdir(parents=True, exist_ok=True)
+    check_same_job(out, [str(table.path.resolve())], cfg.model_dump())
+    decided = "know_reason" in table.names
+    for row in rows:
+        if not decided:
+            meta = meta_of(row)
+            row["know_reason"] = know_reason(meta, row.get("text"), cfg.select)
+            row["ling_reason"] = ling_reason(meta, languages, cfg.select.qa)
+    result = assign_splits(rows, cfg.split)
+    for row, split, group in zip(rows, result.split_of, result.group_of):
+        row["split"], row["split_group"] = split, group
+    chosen = mix(candidates(rows, cfg.sources), rows, cfg)
+    for tag in sorted({_tag(c, rows, languages) for c in chosen}):
+        templates.get(tag)  # a language without templates fails here, before anything is written
+    samples = [make_sample(c, rows[c.index], templates, languages, cfg) for c in chosen]
+    _unique_ids(samples)
+
+    columns = carried(table.columns, step_columns("select") + step_columns("compose"))
+    write_rows(out / "records", "train", columns, rows, cfg.write.rows_per_file, cfg.write.compression)
+    for split in ("train", "validation", "test"):
+        write_rows(out / "samples", split, SAMPLE_COLUMNS, [s for s in samples if s["split"] == split],
+                   cfg.write.rows_per_file, cfg.write.compression)
+    summary = _summary(rows, samples, result.report, decided)
+    atomic_json(out / "splits.json", result.report)
+    atomic_json(out / "stats.json", summary)
+    write_manifest(out / "records", "compose", table, len(rows))
+    write_manifest(out, "compose", table, len(rows), kind="dataset", samples=len(samples))
+    return summary
+
+
+def _tag(c, rows, languages) -> str:
+    from mella.dataset.templates import template_tag
+    from mella.scripts import dominant_script
+
+    row = rows[c.index]
+    script = row.get("script") if c.source == "d_know" else (row.get("qa_script") or dominant_script(row["translation"])[0])
+    return template_tag(c.lang, script, languages)
+
+
+def _unique_ids(samples: list[dict]) -> None:
+    seen: Counter = Counter()
+    for s in samples:
+        seen[s["sample_id"]] += 1
+        if seen[s["sample_id"]] > 1:
+            s["sample_id"] = f"{s['sample_id']}~{seen[s['sample_id']] - 1}"
+
+
+def _summary(rows: list[dict], samples: list[dict], split_report: dict, decided: bool) -> dict:
+    counts: dict = {}
+    for s in samples:
+        by_source = counts.setdefault(s["lang"], {}).setdefault(s["source"], {})
+        by_source[s["split"]] = by_source.get(s["split"], 0) + 1
+    reasons: dict = {"d_know": {}, "d_ling": {}}
+    for row in rows:
+        for source, key in (("d_know", "know_reason"), ("d_ling", "ling_reason")):
+            lang = row.get("translation_lang") or row["lang"] if source == "d_ling" else row["lang"]
+            reason = row.get(key) or "usable"
+            by_lang = reasons[source].setdefault(lang, {})
+            by_lang[reason] = by_lang.get(reason, 0) + 1
+    return {"records": len(rows), "samples": len(samples), "samples_by_lang": counts,
+            "decisions_by_source": reasons, "decided_by": "mella select" if decided else "mella compose",
+            "splits": split_report}
