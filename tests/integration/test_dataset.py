@@ -40,9 +40,9 @@ def translator_server(data_dir):
 
 def fetched_with_user_column(tmp_path, n=4):
     """A fetched table plus a column mella does not know (a user's own), which every stage must carry."""
-    folder = make_table(tmp_path / "fetched", [{"extra.user_note": f"note {i}"} for i in range(n)])
     import pyarrow as pa
 
+    folder = make_table(tmp_path / "fetched", [{} for _ in range(n)])
     path = next(folder.glob("train-*.parquet"))
     table = pq.read_table(path)
     pq.write_table(table.append_column("user_note", pa.array([f"note {i}" for i in range(n)])), path)

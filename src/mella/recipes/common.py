@@ -91,11 +91,12 @@ def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
 
 
 def map_table(table, out: Path, steps, added: list, cfg, stage: str, summary_extra: dict | None = None) -> dict:
-    """Runs ``steps(sink)`` over the record table ``table`` in resumable shards of ``cfg.shard_records``
-    rows and writes ``out``: every input column carried, ``added`` columns appended."""
+    """Runs ``steps()`` (steps that add columns and never drop a record) over the record table ``table`` in
+    resumable shards of ``cfg.shard_records`` rows and writes ``out``: every input column carried,
+    ``added`` columns appended."""
     import math
 
-    from mella.schema import carried, with_reason
+    from mella.schema import carried
     from mella.steps.staged import StagedParquetReader
     from mella.steps.write import ParquetShardWriter
     from mella.table import write_manifest
@@ -107,10 +108,8 @@ def map_table(table, out: Path, steps, added: list, cfg, stage: str, summary_ext
     check_same_job(out, [str(table.path.resolve())], cfg.model_dump(exclude={"workers"}))
     columns = carried(table.columns, added)
     w = cfg.write
-    sink = ParquetShardWriter(out / "excluded", with_reason(columns), prefix=f"excluded-{stage}",
-                              rows_per_file=w.rows_per_file, batch_rows=w.batch_rows, excluded=True)
     pipeline = [StagedParquetReader(table.path, "train", batch_rows=64, shard_rows=cfg.shard_records),
-                *steps(sink),
+                *steps(),
                 ParquetShardWriter(out, columns, prefix="train", rows_per_file=w.rows_per_file,
                                    batch_rows=w.batch_rows, compression=w.compression)]
     tasks = max(1, math.ceil(total / cfg.shard_records))

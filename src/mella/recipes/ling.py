@@ -34,7 +34,7 @@ def run_caption(in_dir: str | Path, out: str | Path, cfg: CaptionConfig) -> dict
     table = open_table(in_dir, "caption", needs=("sha256",), needs_store=True)
     kwargs = _backend_kwargs(cfg)
     store = _store(table)
-    return map_table(table, Path(out), lambda sink: [Captioner(cfg.backend, kwargs, store, cfg.batch_size, sink)],
+    return map_table(table, Path(out), lambda: [Captioner(cfg.backend, kwargs, store, cfg.batch_size)],
                      step_columns("caption"), cfg, "caption")
 
 
@@ -49,8 +49,8 @@ def run_translate(in_dir: str | Path, out: str | Path, cfg: TranslateConfig) -> 
         resolve_langs(cfg.targets, languages)  # an unknown target fails here, before any work
     kwargs = _backend_kwargs(cfg)
 
-    def steps(sink):
-        return [Translator(cfg.backend, kwargs, languages, cfg.targets or None, cfg.batch_size, cfg.similarity, sink)]
+    def steps():
+        return [Translator(cfg.backend, kwargs, languages, cfg.targets or None, cfg.batch_size, cfg.similarity)]
 
     return map_table(table, Path(out), steps, step_columns("translate"), cfg, "translate")
 
@@ -61,7 +61,7 @@ def run_align(in_dir: str | Path, out: str | Path, cfg: AlignConfig) -> dict:
 
     table = open_table(in_dir, "align", needs=("sha256",), needs_store=True)
     store = _store(table)
-    return map_table(table, Path(out), lambda sink: [AlignmentScorer(cfg.model, store, cfg.batch_size)],
+    return map_table(table, Path(out), lambda: [AlignmentScorer(cfg.model, store, cfg.batch_size)],
                      step_columns("align"), cfg, "align")
 
 
@@ -72,5 +72,5 @@ def run_select(in_dir: str | Path, out: str | Path, cfg) -> dict:
 
     table = open_table(in_dir, "select", needs=("text",))
     languages = build_table(cfg.languages)
-    return map_table(table, Path(out), lambda sink: [SelectDecider(cfg, languages)], step_columns("select"),
+    return map_table(table, Path(out), lambda: [SelectDecider(cfg, languages)], step_columns("select"),
                      cfg, "select")

@@ -40,6 +40,14 @@ class CountingStep(PipelineStep):
             self.stat_update(label, value=n)
         self.counts.clear()
 
+    def progress(self, unit: str = "item"):
+        """A progress bar on an interactive terminal (none in logs and CI)."""
+        import sys
+
+        from tqdm import tqdm
+
+        return tqdm(desc=self.name, unit=unit, disable=not sys.stderr.isatty(), leave=False)
+
 
 class DroppingStep(CountingStep):
     """A step that can drop a record with a named reason, counted and sent to the exclusion sink."""
@@ -59,14 +67,6 @@ class DroppingStep(CountingStep):
                 yield
         finally:
             self.flush_counts()
-
-    def progress(self, unit: str = "item"):
-        """A progress bar on an interactive terminal (none in logs and CI)."""
-        import sys
-
-        from tqdm import tqdm
-
-        return tqdm(desc=self.name, unit=unit, disable=not sys.stderr.isatty(), leave=False)
 
     def drop(self, doc: Document, reason: str, rank: int) -> None:
         counts = self.counts

@@ -10,7 +10,7 @@ from mella.cache import ContentCache, content_key
 from mella.eval.backends import GenerationError, Request, generate_safely, get_generator
 from mella.ling.backends import caption_prompt
 from mella.images.store import ImageStore
-from mella.steps.base import DroppingStep, batches, error_text
+from mella.steps.base import CountingStep, batches, error_text
 
 MIME = {"jpg": "image/jpeg", "webp": "image/webp", "png": "image/png"}
 
@@ -19,7 +19,7 @@ def data_url(data: bytes, ext: str | None) -> str:
     return f"data:{MIME.get(ext or '', 'image/jpeg')};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-class Captioner(DroppingStep):
+class Captioner(CountingStep):
     """Adds ``caption.en`` for the record's stored image. A caption that fails after retries leaves the
     record in place with the failure's name in ``caption.error`` (``timeout``, ``http_503``,
     ``empty_output``..., counted ``failed_caption_<kind>``): failures are not cached, so a new run
@@ -28,9 +28,8 @@ class Captioner(DroppingStep):
     type = "🗣 - CAPTION"
     name = "📝 caption (en)"
 
-    def __init__(self, backend: str, backend_kwargs: dict, store: ImageStore, batch_size: int = 8,
-                 exclusion_writer=None):
-        super().__init__(exclusion_writer)
+    def __init__(self, backend: str, backend_kwargs: dict, store: ImageStore, batch_size: int = 8):
+        super().__init__()
         self.backend, self.backend_kwargs, self.batch_size = backend, backend_kwargs, batch_size
         self.store = store
 
@@ -39,12 +38,15 @@ class Captioner(DroppingStep):
         cache = ContentCache(f"captions-{self.backend}")
         version, prompt = caption_prompt()
         params = generator.params()
-        with self.sink(), self.progress() as bar:
-            for batch in batches(data, self.batch_size):
-                bar.update(len(batch))
-                yield from self._batch(batch, generator, cache, params, version, prompt, rank)
+        try:
+            with self.progress() as bar:
+                for batch in batches(data, self.batch_size):
+                    bar.update(len(batch))
+                    yield from self._batch(batch, generator, cache, params, version, prompt)
+        finally:
+            self.flush_counts()
 
-    def _batch(self, batch, generator, cache, params, version, prompt, rank):
+    def _batch(self, batch, generator, cache, params, version, prompt):
         keys = [content_key(self.backend, params, version, prompt, d.metadata.get("img.sha256")) for d in batch]
         results: list = [cache.get(k) for k in keys]
         todo = [n for n, r in enumerate(results) if r is None]

@@ -9,10 +9,10 @@ from mella.cache import ContentCache, content_key
 from mella.languages import Language
 from mella.ling.backends import TranslationError, get_translator
 from mella.ling.qa import qa_scores, semantic_similarity
-from mella.steps.base import DroppingStep, error_text
+from mella.steps.base import CountingStep, error_text
 
 
-class Translator(DroppingStep):
+class Translator(CountingStep):
     """Adds ``mt.lang``, ``mt.text``, ``mt.model`` and ``mt.qa.*`` scores. Target: the record's own
     language (that of its native alt-text), or each of ``targets`` (one record per language, id
     ``<id>-<lang>``). A record whose caption cannot be translated keeps its row, with the named failure in
@@ -22,9 +22,8 @@ class Translator(DroppingStep):
     name = "🌍 translate"
 
     def __init__(self, backend: str, backend_kwargs: dict, languages: dict[str, Language],
-                 targets: list[str] | None = None, batch_size: int = 16, similarity: bool = True,
-                 exclusion_writer=None):
-        super().__init__(exclusion_writer)
+                 targets: list[str] | None = None, batch_size: int = 16, similarity: bool = True):
+        super().__init__()
         self.backend, self.backend_kwargs, self.languages = backend, backend_kwargs, languages
         self.targets, self.batch_size, self.similarity = targets, batch_size, similarity
 
@@ -54,23 +53,26 @@ class Translator(DroppingStep):
         translator = get_translator(self.backend, **self.backend_kwargs)
         cache = ContentCache(f"translations-{self.backend}")
         params = translator.params()
-        with self.sink(), self.progress() as bar:
-            by_lang: dict[str, list[Document]] = {}
-            for doc, todo in self._expand(data):
-                if not todo:
-                    yield doc
-                    continue
-                bucket = by_lang.setdefault(doc.metadata["mt.lang"], [])
-                bucket.append(doc)
-                if len(bucket) >= self.batch_size:
-                    bar.update(len(bucket))
-                    yield from self._batch(bucket, translator, cache, params, rank)
-                    by_lang[doc.metadata["mt.lang"]] = []
-            for bucket in by_lang.values():
-                if bucket:
-                    yield from self._batch(bucket, translator, cache, params, rank)
+        by_lang: dict[str, list[Document]] = {}
+        try:
+            with self.progress() as bar:
+                for doc, todo in self._expand(data):
+                    if not todo:
+                        yield doc
+                        continue
+                    bucket = by_lang.setdefault(doc.metadata["mt.lang"], [])
+                    bucket.append(doc)
+                    if len(bucket) >= self.batch_size:
+                        bar.update(len(bucket))
+                        yield from self._batch(bucket, translator, cache, params)
+                        by_lang[doc.metadata["mt.lang"]] = []
+                for bucket in by_lang.values():
+                    if bucket:
+                        yield from self._batch(bucket, translator, cache, params)
+        finally:
+            self.flush_counts()
 
-    def _batch(self, batch: list[Document], translator, cache, params, rank):
+    def _batch(self, batch: list[Document], translator, cache, params):
         lang = self.languages[batch[0].metadata["mt.lang"]]
         code, name = lang.mt_code or lang.code, lang.name
         sources = [d.metadata["caption.en"] for d in batch]
