@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test bench lint clean browser docs
+.PHONY: demo test test-consumers bench lint clean browser docs
+CONSUMERS = .venv-consumers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,22 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
+# exports loaded by LLaMA-Factory and ms-swift themselves, each in its own venv (they pin heavy stacks)
+$(CONSUMERS)/llamafactory/.installed:
+	$(PYTHON) -m venv $(CONSUMERS)/llamafactory
+	$(CONSUMERS)/llamafactory/bin/pip install -q --upgrade pip
+	$(CONSUMERS)/llamafactory/bin/pip install -q llamafactory==0.9.5
+	touch $@
+
+$(CONSUMERS)/swift/.installed:
+	$(PYTHON) -m venv $(CONSUMERS)/swift
+	$(CONSUMERS)/swift/bin/pip install -q --upgrade pip
+	$(CONSUMERS)/swift/bin/pip install -q torch==2.13.0 ms-swift==4.6.0
+	touch $@
+
+test-consumers: $(STAMP) $(CONSUMERS)/llamafactory/.installed $(CONSUMERS)/swift/.installed
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests/consumers
+
 docs: $(STAMP)
 	$(BIN)/python -m mella.schema > docs/columns.md
 
@@ -32,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/mine.py
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache
+	rm -rf $(VENV) $(CONSUMERS) demo-out .pytest_cache
