@@ -54,8 +54,9 @@ def make_table(folder, metas: list[dict], steps=("mine", "fetch"), images: bool 
 
     from mella.images.store import ImageStore
     from mella.schema import REGISTRY
+    from mella.recipes.common import atomic_json
     from mella.steps.write import ParquetShardWriter
-    from mella.table import write_manifest
+    from mella.table import FORMAT, MANIFEST
 
     columns = [c for c in REGISTRY if c.step in steps]
     store = ImageStore(folder / "images")
@@ -72,16 +73,8 @@ def make_table(folder, metas: list[dict], steps=("mine", "fetch"), images: bool 
         docs.append(Document(text=text, id=f"r{n:03d}", metadata=base | meta,
                              media=[Media(id="0", type=MediaType.IMAGE, url=f"https://site{n}.cz/{n}.png")]))
     list(ParquetShardWriter(folder, columns, prefix="train").run(iter(docs), 0, 1))
-
-    class _Prev:
-        stages = list(steps)[:-1]
-        path = folder
-
-        @staticmethod
-        def store_relative_to(out):
-            return None
-
-    write_manifest(folder, steps[-1], _Prev, len(docs), image_store="images" if images else None)
+    atomic_json(folder / MANIFEST, {"format": FORMAT, "stages": list(steps), "rows": len(docs),
+                                    "image_store": "images" if images else None, "previous": None})
     return folder
 
 

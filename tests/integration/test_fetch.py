@@ -309,3 +309,29 @@ def test_cli_build_mines_then_fetches(tmp_path):
     llava = json.loads((tmp_path / "b" / "exports" / "llava" / "train.json").read_text())
     assert llava[0]["conversations"][1]["value"] == "Karlův most v Praze za úsvitu"
     assert (tmp_path / "b" / "exports" / "llava" / llava[0]["image"]).is_file()
+
+
+def test_the_crawl_copy_is_found_whatever_the_scheme_encoding_or_srcset_variant(tmp_path):
+    from mella.config import MineConfig
+    from mella.recipes.mine import run_mine
+    from mella.urls import url_key
+    from mella.warcpack import response_record, write_warc_gz
+
+    assert url_key("https://Host.cz:443/a%20b/%C4%8D.jpg#x") == url_key("http://host.cz/a b/č.jpg")
+    assert url_key("http://host.cz/a.jpg?w=1") != url_key("http://host.cz/a.jpg?w=2")
+    assert url_key("http://host.cz:99999/a.jpg") == "http://host.cz:99999/a.jpg"  # malformed: as it is
+    imgs = [jpeg(seed=s) for s in (11, 12)]
+    page = ('<html lang="cs"><body>'
+            '<img alt="Pražský hrad v zimě za soumraku" src="https://nowhere.invalid/foto%20hrad.jpg">'
+            '<img alt="Karlův most v mlze brzy ráno" src="/most-small.jpg" '
+            'srcset="/most-small.jpg 300w, /most-big.jpg 1200w"></body></html>').encode()
+    warc = write_warc_gz(tmp_path / "c.warc.gz", [
+        response_record("https://nowhere.invalid/a", page),
+        response_record("http://nowhere.invalid/foto hrad.jpg", imgs[0], content_type="image/jpeg"),  # http, decoded
+        response_record("http://nowhere.invalid/most-small.jpg", imgs[1], content_type="image/jpeg"),  # small variant
+    ])
+    run_mine([warc], tmp_path / "mined", MineConfig(langs=["cs"]))
+    summary = run_fetch(tmp_path / "mined", tmp_path / "out", config(warc_first=True, network=False))
+    kept = pq.read_table(next((tmp_path / "out").glob("train-*.parquet"))).to_pylist()
+    assert summary["kept_total"] == 2 and {r["image_source"] for r in kept} == {"warc"}
+    assert {r["image_url"].rsplit("/", 1)[1] for r in kept} == {"foto%20hrad.jpg", "most-big.jpg"}
