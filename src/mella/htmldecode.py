@@ -22,7 +22,9 @@ class DecodeError(NamedError):
 
 
 def dechunk(body: bytes, limit: int) -> bytes:
-    """Undo HTTP/1.1 chunked transfer encoding (lenient: a truncated last chunk is kept)."""
+    """Undo HTTP/1.1 chunked transfer encoding (lenient: a truncated last chunk is kept). Archived crawls
+    often store the body already de-chunked under a ``chunked`` header: a body that does not parse as
+    chunks (no size line, or nothing decoded) is returned as it is."""
     out = bytearray()
     pos = 0
     while pos < len(body):
@@ -42,7 +44,7 @@ def dechunk(body: bytes, limit: int) -> bytes:
         if len(out) > limit:
             raise DecodeError("page_too_large", f"> {limit} bytes after de-chunking")
         pos = eol + 2 + size + 2
-    return bytes(out)
+    return bytes(out) if out else body
 
 
 def inflate(body: bytes, encoding: str, limit: int) -> bytes:

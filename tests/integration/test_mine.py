@@ -159,7 +159,7 @@ def test_bad_inputs_in_a_run_are_counted_not_fatal(tmp_path, data_dir):
     out = tmp_path / "out"
     summary = run_mine([corrupt, data_dir / "warcio" / "example.arc.gz", data_dir / "warcio" / "example-trunc.warc"],
                        out, MineConfig(langs=["ru"]))
-    assert summary["dropped_by_reason"]["warc_read_error"] == 2
+    assert summary["dropped_by_reason"]["warc_framing_error"] == 2
     assert summary["dropped_by_reason"]["arc_format_unsupported"] == 1
 
 

@@ -31,7 +31,7 @@ def read(paths, **kwargs):
     ("example-resource.warc.gz", 1, []),
     ("example-wget-bad-target-uri.warc.gz", 1, []),
     ("post-test.warc.gz", 0, []),  # JSON responses: not HTML
-    ("example-trunc.warc", 1, ["warc_read_error"]),
+    ("example-trunc.warc", 1, ["warc_framing_error"]),  # truncated: the rest is named, not fatal
     ("example.arc.gz", 0, ["arc_format_unsupported"]),
     ("clipped.warc.gz", 1, []),
     ("block-sized-records.warc.gz", 0, []),
@@ -73,14 +73,14 @@ def test_corrupt_gzip_keeps_what_was_read_and_names_the_break(tmp_path):
     broken.write_bytes(blob[: len(blob) - 40] + b"\x00garbage")
     docs, sink = read([broken])
     assert [d.metadata["page.url"] for d in docs] == ["https://a.cz/1"]
-    assert sink.reasons() == ["warc_read_error"]
+    assert sink.reasons() == ["warc_framing_error"]
 
 
 def test_not_a_gzip_at_all(tmp_path):
     bad = tmp_path / "random.warc.gz"
     bad.write_bytes(b"\x1f\x8b" + bytes(range(256)) * 10)
     docs, sink = read([bad])
-    assert docs == [] and sink.reasons() == ["warc_read_error"]
+    assert docs == [] and sink.reasons() == ["warc_framing_error"]
 
 
 def test_binary_body_and_oversized_and_bomb(tmp_path):

@@ -17,7 +17,9 @@ from mella.urls import url_key
 
 def build_index(warcs: list[Path], db: Path) -> int:
     """Indexes image/* responses of ``warcs`` into ``db`` (atomically); returns how many."""
-    from fastwarc.warc import ArchiveIterator, WarcRecordType
+    from fastwarc.warc import WarcRecordType
+
+    from mella.warcscan import iter_records
 
     tmp = db.with_name(f".{db.name}.tmp")
     tmp.unlink(missing_ok=True)
@@ -27,7 +29,7 @@ def build_index(warcs: list[Path], db: Path) -> int:
     for warc in warcs:
         try:
             with open(warc, "rb") as fh:
-                for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True):
+                for rec, _ in iter_records(fh, WarcRecordType.response, lambda event: None):
                     http = rec.http_headers
                     ctype = (http.get("Content-Type") or "") if http is not None else ""
                     if http is None or http.status_code != 200 or not ctype.lower().startswith("image/"):
@@ -68,11 +70,15 @@ class WarcImages:
             return None
         from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+        from mella.warcscan import embedded_record
+
         try:
             with open(row[0], "rb") as fh:
                 fh.seek(row[1])
                 for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True):
-                    return rec.reader.read()
+                    payload = rec.reader.read()
+                    cut = embedded_record(payload)  # a Content-Length too large: the image ends there
+                    return payload[:cut] if cut >= 0 else payload
         except (OSError, ValueError):
             return None
         return None

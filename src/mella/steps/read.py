@@ -111,30 +111,43 @@ class InputReader(DroppingStep):
         self.counts["pages"] += 1
         return doc
 
-    def _file_error(self, path: Path, reason: str, detail: str, rank: int, index: int) -> None:
+    def _file_error(self, path: Path, reason: str, detail: str, rank: int, index) -> None:
         meta = {"source.file": str(path), "page.error": detail[:500]}
         self.drop(Document(text="", id=f"{path.name}#{index}", metadata=meta), reason, rank)
 
     # -- WARC ----------------------------------------------------------------------------------------
     def read_warc(self, path: Path, rank: int) -> DocumentsPipeline:
-        from fastwarc.warc import ArchiveIterator, WarcRecordType
+        """Every readable record: broken framing (wrong Content-Length, oversized headers, a corrupt gzip
+        member) costs the broken record only (``mella.warcscan``), each break a ``warc_framing_error``."""
+        from fastwarc.warc import WarcRecordType
+
+        from mella.warcscan import iter_records
 
         wanted = WarcRecordType.response | WarcRecordType.resource | WarcRecordType.revisit
         index = -1
+
+        def on_event(event) -> None:
+            if event.kind == "length_mismatch":
+                self.counts["warc_length_mismatch"] += 1
+                return
+            resumed = f"; resumed at byte {event.resumed_at}" if event.resumed_at is not None else "; nothing after"
+            self._file_error(path, "warc_framing_error", f"after the record at byte {event.offset}: "
+                                                         f"{event.detail}{resumed}", rank, f"@{event.offset}")
+
         try:
             with open(path, "rb") as fh:
                 if _is_arc(fh):
                     self._file_error(path, "arc_format_unsupported", "ARC (pre-WARC) file", rank, 0)
                     return
-                for index, record in enumerate(ArchiveIterator(fh, record_types=wanted, parse_http=True)):
-                    doc = self._warc_record(record, path, index, rank)
+                for index, (record, payload) in enumerate(iter_records(fh, wanted, on_event)):
+                    doc = self._warc_record(record, payload, path, index, rank)
                     if doc is not None:
                         yield doc
         except (OSError, EOFError, ValueError, gzip.BadGzipFile) as e:
-            # truncated / corrupt archive: keep what was read, record where it broke, go on
+            # unreadable file (permissions, vanished): keep what was read, record where it broke, go on
             self._file_error(path, "warc_read_error", f"after record {index}: {e}", rank, index + 1)
 
-    def _warc_record(self, record, path: Path, index: int, rank: int) -> Document | None:
+    def _warc_record(self, record, payload: bytes, path: Path, index: int, rank: int) -> Document | None:
         from fastwarc.warc import WarcRecordType
 
         if record.record_type == WarcRecordType.revisit:
@@ -166,7 +179,7 @@ class InputReader(DroppingStep):
         if record.content_length > self.max_page_bytes * 4:
             self.drop(Document(text="", id=doc_id, metadata=meta), "page_too_large", rank)
             return None
-        body = record.reader.read()
+        body = payload
         try:
             if "chunked" in transfer:
                 body = dechunk(body, self.max_page_bytes)
