@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# constrained types: a bad value is refused when the config is read, before any work
+Pos = Annotated[int, Field(ge=1)]  # counts, sizes, workers
+NonNeg = Annotated[int, Field(ge=0)]
+Seconds = Annotated[float, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Ratio = Annotated[float, Field(ge=0)]
 
 
 class _Strict(BaseModel):
@@ -13,51 +20,53 @@ class _Strict(BaseModel):
 
 
 class ReadConfig(_Strict):
-    max_page_bytes: int = 8_000_000  # decoded HTML larger than this is dropped (page_too_large)
-    max_compressed_ratio: int = 100  # Content-Encoding bombs: inflated/compressed size cap
+    max_page_bytes: Pos = 8_000_000  # decoded HTML larger than this is dropped (page_too_large)
+    max_compressed_ratio: Pos = 100  # Content-Encoding bombs: inflated/compressed size cap
     allowed_status: list[int] = Field(default_factory=lambda: [200, 203])
 
 
 class ExtractConfig(_Strict):
-    max_alt_chars: int = 2000  # longer alt attributes are dropped (alt_oversized) before any scoring
-    max_images_per_page: int = 1000
-    context_chars: int = 300  # surrounding-text snippet bound
-    context_levels: int = 3  # ancestors searched for surrounding text
-    pixel_max_side: int = 2  # width or height attribute <= this: tracking pixel
+    max_alt_chars: Pos = 2000  # longer alt attributes are dropped (alt_oversized) before any scoring
+    max_images_per_page: Pos = 1000
+    context_chars: NonNeg = 300  # surrounding-text snippet bound
+    context_levels: NonNeg = 3  # ancestors searched for surrounding text
+    pixel_max_side: NonNeg = 2  # width or height attribute <= this: tracking pixel
+    max_depth: Pos = 5000  # element nesting (estimated before parsing) above this: html_too_deep
+    max_page_seconds: Seconds = 10.0  # extraction time per page; past it the page's other images: page_time_limit
 
 
 class LidConfig(_Strict):
-    top_k: int = 10
-    min_score: float = 0.5  # default threshold on the chosen language's probability
+    top_k: Pos = 10
+    min_score: Share = 0.5  # default threshold on the chosen language's probability
     min_score_by_lang: dict[str, float] = Field(default_factory=dict)
 
 
 class QualityConfig(_Strict):
-    min_letter_share: float = 0.5  # letters / non-space characters; below: mostly_non_letters
-    max_page_repeats: int = 2  # same alt on more images of one page than this: page_repeated_alt
-    min_hash_token_chars: int = 10  # a single token this long mixing digits and letters: hash_alt
+    min_letter_share: Share = 0.5  # letters / non-space characters; below: mostly_non_letters
+    max_page_repeats: Pos = 2  # same alt on more images of one page than this: page_repeated_alt
+    min_hash_token_chars: Pos = 10  # a single token this long mixing digits and letters: hash_alt
 
 
 class DedupConfig(_Strict):
     exact: bool = True
     near: bool = True
-    shingle_chars: int = 5
-    bands: int = 14
-    rows: int = 8
-    capacity: int = 1_000_000  # records per task before the Bloom filters' false-positive rate exceeds fp_rate
-    fp_rate: float = 1e-6
+    shingle_chars: Pos = 5
+    bands: Pos = 14
+    rows: Pos = 8
+    capacity: Pos = 1_000_000  # records per task before the Bloom filters' false-positive rate exceeds fp_rate
+    fp_rate: Annotated[float, Field(gt=0, lt=1)] = 1e-6
     seed: int = 1
 
 
 class WriteConfig(_Strict):
-    rows_per_file: int = 200_000
-    batch_rows: int = 8_192
-    compression: str = "zstd"
+    rows_per_file: Pos = 200_000
+    batch_rows: Pos = 8_192
+    compression: Literal["zstd", "snappy", "gzip", "brotli", "lz4", "none"] = "zstd"
 
 
 class MineConfig(_Strict):
     langs: list[str] = Field(default_factory=lambda: ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi"])
-    workers: int = 1
+    workers: Pos = 1
     languages: dict[str, dict[str, Any]] = Field(default_factory=dict)  # language-table overrides/additions
     read: ReadConfig = Field(default_factory=ReadConfig)
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
@@ -109,29 +118,31 @@ def load_config(model: type[BaseModel], yaml_path: Path | None = None, overrides
 class FetchConfig(_Strict):
     """`mella fetch`: network, image checks, dedup and output (docs/images.md)."""
 
-    workers: int = 1
-    concurrency: int = 16  # threads per worker
-    per_host: int = 4  # requests in flight to one host
-    timeout: float = 10.0
-    retries: int = 2
-    backoff: float = 0.5
-    max_bytes: int = 20_000_000
-    max_redirects: int = 3
+    workers: Pos = 1
+    concurrency: Pos = 16  # threads per worker
+    per_host: Pos = 4  # requests in flight to one host
+    timeout: Seconds = 10.0  # seconds per socket operation
+    deadline: Seconds = 60.0  # seconds for a whole request (each redirect hop): slow-trickling servers end here
+    retries: NonNeg = 2
+    backoff: Ratio = 0.5
+    max_bytes: Pos = 20_000_000
+    max_redirects: NonNeg = 3
     network: bool = True  # False: take images only from the crawl's own WARC records (not_in_crawl otherwise)
     image_store: str | None = None  # folder of the content-addressed image files (default: OUT/images)
     allow_private: bool = False
     allowed_networks: list[str] = Field(default_factory=list)  # CIDRs allowed although private
     honour_robots_header: bool = True
     warc_first: bool = True
-    min_side: int = 64
-    max_aspect: float = 5.0
-    max_pixels: int = 50_000_000
+    min_side: Pos = 64
+    max_aspect: Annotated[float, Field(ge=1)] = 5.0
+    max_pixels: Pos = 50_000_000  # declared width x height above this: decompression_bomb
+    max_pixels_in_flight: Pos = 150_000_000  # decoded pixels across a worker's threads at once (memory bound)
     allow_animated: bool = False
-    max_side: int | None = 1024
-    encode_format: str = "JPEG"
-    quality: int = 90
-    phash_distance: int = 3
-    shard_records: int = 1000  # records per fetch task (the unit of resumption)
+    max_side: Pos | None = 1024
+    encode_format: Literal["JPEG", "WEBP", "ORIGINAL"] = "JPEG"
+    quality: Annotated[int, Field(ge=1, le=100)] = 90
+    phash_distance: Annotated[int, Field(ge=0, le=3)] = 3
+    shard_records: Pos = 1000  # records per fetch task (the unit of resumption)
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
 
 
@@ -141,26 +152,26 @@ class CaptionConfig(_Strict):
     backend: str = "openai"  # openai | transformers | dummy (tests)
     model: str = ""
     base_url: str = "http://127.0.0.1:8000/v1"
-    max_new_tokens: int = 300
-    batch_size: int = 8
-    timeout: float = 120.0  # seconds per request (openai backend)
-    retries: int = 3  # after the first try, on 408/429/5xx, timeouts, connection errors, empty answers
-    backoff: float = 1.0  # seconds before the first retry, doubled each time
-    concurrency: int = 8  # requests in flight per worker (openai backend)
-    workers: int = 1
-    shard_records: int = 1000
+    max_new_tokens: Pos = 300
+    batch_size: Pos = 8
+    timeout: Seconds = 120.0  # seconds per request (openai backend)
+    retries: NonNeg = 3  # after the first try, on 408/429/5xx, timeouts, connection errors, empty answers
+    backoff: Ratio = 1.0  # seconds before the first retry, doubled each time
+    concurrency: Pos = 8  # requests in flight per worker (openai backend)
+    workers: Pos = 1
+    shard_records: Pos = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
 
 
 class QAConfig(_Strict):
     """Translation QA thresholds (the scores are saved by `mella translate`; `mella select` decides)."""
 
-    min_length_ratio: float = 0.5
-    max_length_ratio: float = 2.5
-    min_numbers_preserved: float = 1.0
-    max_copy_ratio: float = 0.5
-    max_repetition: float = 0.3
-    min_similarity: float = 0.8
+    min_length_ratio: Ratio = 0.5
+    max_length_ratio: Ratio = 2.5
+    min_numbers_preserved: Share = 1.0
+    max_copy_ratio: Share = 0.5
+    max_repetition: Share = 0.3
+    min_similarity: Annotated[float, Field(ge=-1, le=1)] = 0.8
 
 
 class TranslateConfig(_Strict):
@@ -169,18 +180,18 @@ class TranslateConfig(_Strict):
     backend: str = "transformers"  # transformers (NLLB/M2M100/MADLAD) | openai (an LLM)
     model: str = ""
     base_url: str = "http://127.0.0.1:8000/v1"
-    max_new_tokens: int = 400
-    batch_size: int = 16
-    timeout: float = 120.0  # seconds per request (openai backend)
-    retries: int = 3
-    backoff: float = 1.0
-    concurrency: int = 8
+    max_new_tokens: Pos = 400
+    batch_size: Pos = 16
+    timeout: Seconds = 120.0  # seconds per request (openai backend)
+    retries: NonNeg = 3
+    backoff: Ratio = 1.0
+    concurrency: Pos = 8
     targets: list[str] = Field(default_factory=list)  # empty: each record's own language
     languages: dict[str, dict[str, Any]] = Field(default_factory=dict)
     similarity: bool = True
     qa: QAConfig = Field(default_factory=QAConfig)  # the summary's QA counts use these (select decides)
-    workers: int = 1
-    shard_records: int = 1000
+    workers: Pos = 1
+    shard_records: Pos = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
 
 
@@ -188,9 +199,9 @@ class AlignConfig(_Strict):
     """`mella align`: image-text similarity with a dual encoder (CLIP/SigLIP family)."""
 
     model: str = ""
-    batch_size: int = 32
-    workers: int = 1
-    shard_records: int = 1000
+    batch_size: Pos = 32
+    workers: Pos = 1
+    shard_records: Pos = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
 
 
@@ -200,37 +211,38 @@ class SelectConfig(_Strict):
 
     languages: dict[str, dict[str, Any]] = Field(default_factory=dict)
     text_kinds: list[str] = Field(default_factory=lambda: ["alt", "figcaption", "caption"])
-    min_lid_score: float | None = None
-    min_letter_share: float | None = None
-    max_page_repeats: int | None = None
-    min_align_score: float | None = None  # D_know: image-text alignment of the native text (when scored)
+    min_lid_score: Share | None = None
+    min_letter_share: Share | None = None
+    max_page_repeats: Pos | None = None
+    min_align_score: Annotated[float, Field(ge=-1, le=1)] | None = None  # D_know: image-text alignment of the native text (when scored)
     qa: QAConfig = Field(default_factory=QAConfig)  # D_ling: translation QA
-    workers: int = 1
-    shard_records: int = 10_000
+    workers: Pos = 1
+    shard_records: Pos = 10_000
     write: WriteConfig = Field(default_factory=WriteConfig)
 
 
 class SplitConfig(_Strict):
     """Leakage-free splits: an image, its near duplicates and its site are one group (docs/dataset.md)."""
 
-    test_size: float = 0.1  # per language: a share of its records (< 1) or a number of records (>= 1)
-    val_size: float = 0.05
-    test_size_by_lang: dict[str, float] = Field(default_factory=dict)
-    val_size_by_lang: dict[str, float] = Field(default_factory=dict)
-    group_by: list[str] = Field(default_factory=lambda: ["image", "near_image", "domain"])
-    phash_distance: int = 4  # near duplicates for grouping: pHash Hamming distance at most this (0-8)
+    test_size: Ratio = 0.1  # per language: a share of its records (< 1) or a number of records (>= 1)
+    val_size: Ratio = 0.05
+    test_size_by_lang: dict[str, Ratio] = Field(default_factory=dict)
+    val_size_by_lang: dict[str, Ratio] = Field(default_factory=dict)
+    group_by: list[Literal["image", "near_image", "domain"]] = Field(
+        default_factory=lambda: ["image", "near_image", "domain"])
+    phash_distance: Annotated[int, Field(ge=0, le=16)] = 4  # near duplicates for grouping: pHash Hamming distance at most this (0-8)
     seed: int = 0
 
 
 class ComposeConfig(_Strict):
     """`mella compose`: select (unless done), split, and instruction samples with per-language mixing."""
 
-    sources: list[str] = Field(default_factory=lambda: ["d_know", "d_ling"])
-    know_share: float | None = None  # D_know share of each language's training samples (None: all available)
-    quota: int | None = None  # training samples per language at most (None: no cap)
-    quota_by_lang: dict[str, int] = Field(default_factory=dict)
+    sources: list[Literal["d_know", "d_ling"]] = Field(default_factory=lambda: ["d_know", "d_ling"])
+    know_share: Share | None = None  # D_know share of each language's training samples (None: all available)
+    quota: NonNeg | None = None  # training samples per language at most (None: no cap)
+    quota_by_lang: dict[str, NonNeg] = Field(default_factory=dict)
     thick: bool = False  # an image with both sources gives both samples (else one, by know_share)
-    title_context: float = 0.3  # share of D_know samples whose instruction carries the page title
+    title_context: Share = 0.3  # share of D_know samples whose instruction carries the page title
     templates_dir: str | None = None  # your own instruction templates (<lang>.yaml), over the shipped ones
     seed: int = 0
     select: SelectConfig = Field(default_factory=SelectConfig)
@@ -251,7 +263,7 @@ class BuildConfig(_Strict):
 
     inputs: list[str] = Field(default_factory=list)
     out: str | None = None
-    workers: int | None = None  # every stage's workers at once
+    workers: Pos | None = None  # every stage's workers at once
     mine: MineConfig = Field(default_factory=MineConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     align: AlignConfig = Field(default_factory=AlignConfig)

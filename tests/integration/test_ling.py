@@ -166,7 +166,7 @@ def test_align_scores_with_a_tiny_dual_encoder(tmp_path, data_dir, family):
     assert all(r["align_model"] == str(model) for r in scored)
     again = run_align(fetched, tmp_path / "al2", AlignConfig(model=str(model), batch_size=5))
     assert [v for k, v in again["steps"].items() if "alignment" in k][0]["from_cache"] == 5
-    run_select(tmp_path / "al", tmp_path / "sel", SelectConfig(min_align_score=1.01))
+    run_select(tmp_path / "al", tmp_path / "sel", SelectConfig(min_align_score=1.0))
     assert {r["know_reason"] for r in rows(tmp_path / "sel")} == {"low_alignment"}
 
 

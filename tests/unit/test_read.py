@@ -108,10 +108,14 @@ def test_html_folder_with_url_map_and_pair_tables(tmp_path, data_dir):
     assert docs[0].metadata["page.url"] == "https://www.mk.co.kr/news/politics/11333783"
     rows = [{"image_url": "https://upload.wikimedia.org/a.jpg", "caption": "Hà Nội", "page_url": "https://vi.wikipedia.org/x"}]
     table = tmp_path / "pairs.jsonl"
-    table.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{broken json\n", encoding="utf-8")
+    lines = [json.dumps(rows[0], ensure_ascii=False).encode(), b"{broken json", b"\xff\xfe not utf-8", b"[1, 2]",
+             json.dumps(rows[0] | {"caption": "Huế"}, ensure_ascii=False).encode()]
+    table.write_bytes(b"\n".join(lines) + b"\n")
     docs, sink = read([table])
-    assert docs[0].text == "Hà Nội" and docs[0].media[0].url == "https://upload.wikimedia.org/a.jpg"
-    assert sink.reasons() == ["table_read_error"]
+    assert [d.text for d in docs] == ["Hà Nội", "Huế"]  # a bad line costs that line only
+    assert docs[0].media[0].url == "https://upload.wikimedia.org/a.jpg"
+    assert sink.reasons() == ["bad_json_line", "undecodable_line", "not_an_object"]
+    assert len({d.id for d in docs}) == 2
 
 
 def test_unknown_inputs_are_a_clear_error(tmp_path):

@@ -65,10 +65,38 @@ def resolve(host: str, port: int, allow_private: bool, allowed_networks: tuple =
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
         raise FetchError("dns_error", f"{host}: {e}") from None
+    except (UnicodeError, ValueError) as e:  # an empty or over-long label, a NUL byte...
+        raise FetchError("bad_host", f"{host[:100]}: {e}") from None
     addresses = [info[4][0] for info in infos]
     for ip in addresses:
         check_address(ip, allow_private, allowed_networks)
     return addresses[0]
+
+
+def request_target(url: str) -> tuple[str, int, str, str, str]:
+    """(host as IDNA ASCII, port, path+query percent-encoded, Host header, scheme) of an absolute URL, or
+    FetchError: a port out of range or a malformed netloc (``bad_url``), a host whose labels are empty or
+    too long (``bad_host``), a scheme other than http(s) (``bad_scheme``). Paths and queries in any
+    script (``/img/картинка.jpg``) are sent percent-encoded, as browsers do."""
+    from urllib.parse import quote
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as e:
+        raise FetchError("bad_url", f"{url[:200]}: {e}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError("bad_scheme", parts.scheme or url[:200])
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+    except (UnicodeError, ValueError) as e:
+        raise FetchError("bad_host", f"{parts.hostname[:100]}: {e}") from None
+    port = port or (443 if parts.scheme == "https" else 80)
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    if parts.query:
+        path += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
+    default = port == (443 if parts.scheme == "https" else 80)
+    return host, port, path, host if default else f"{host}:{port}", parts.scheme
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -109,10 +137,12 @@ class SafeFetcher:
     def __init__(self, allow_private: bool = False, timeout: float = 10.0, max_bytes: int = 20_000_000,
                  max_redirects: int = 3, retries: int = 2, backoff: float = 0.5, per_host: int = 4,
                  honour_robots_header: bool = True, user_agent: str = USER_AGENT,
-                 allowed_networks: list[str] | tuple = ()):
+                 allowed_networks: list[str] | tuple = (), deadline: float = 60.0):
         """``allow_private``: every private/loopback/link-local address is allowed; ``allowed_networks``:
-        only these CIDRs are (e.g. ``["127.0.0.1/32"]`` for a test server)."""
+        only these CIDRs are (e.g. ``["127.0.0.1/32"]`` for a test server). ``timeout`` bounds each socket
+        operation, ``deadline`` the whole request (a server trickling bytes cannot hold a thread)."""
         self.allow_private, self.timeout, self.max_bytes = allow_private, timeout, max_bytes
+        self.deadline = deadline
         self.allowed_networks = tuple(ipaddress.ip_network(n) for n in allowed_networks)
         self.max_redirects, self.retries, self.backoff = max_redirects, retries, backoff
         self.honour_robots_header, self.user_agent = honour_robots_header, user_agent
@@ -168,21 +198,28 @@ class SafeFetcher:
         raise FetchError("too_many_redirects", f"> {self.max_redirects}")
 
     def _get(self, url: str) -> tuple[int, dict, bytes]:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            raise FetchError("bad_url", url) from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError("bad_scheme", parts.scheme or url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        ip = resolve(parts.hostname, port, self.allow_private, self.allowed_networks)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        with self.limiter(parts.hostname):
-            conn = (_PinnedHTTPSConnection(parts.hostname, ip, port, self.timeout, self._ssl)
-                    if parts.scheme == "https" else _PinnedHTTPConnection(parts.hostname, ip, port, self.timeout))
+        host, port, path, host_header, scheme = request_target(url)
+        ip = resolve(host, port, self.allow_private, self.allowed_networks)
+        with self.limiter(host):
+            conn = (_PinnedHTTPSConnection(host, ip, port, self.timeout, self._ssl)
+                    if scheme == "https" else _PinnedHTTPConnection(host, ip, port, self.timeout))
+            expired = threading.Event()
+
+            def abort() -> None:  # the whole request's deadline: unblock whatever read is waiting
+                expired.set()
+                sock = conn.sock
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+            watchdog = threading.Timer(self.deadline, abort)
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 conn.request("GET", path, headers={"User-Agent": self.user_agent, "Accept": "image/*,*/*;q=0.5",
-                                                   "Host": parts.netloc.rpartition("@")[2]})
+                                                   "Host": host_header})
                 resp = conn.getresponse()
                 headers = {k.lower(): v for k, v in resp.getheaders()}
                 if resp.status != 200:
@@ -199,10 +236,17 @@ class SafeFetcher:
                     if size > self.max_bytes:
                         raise FetchError("too_large", f"> {self.max_bytes} bytes")
                     chunks.append(chunk)
+                if expired.is_set():  # the watchdog's shutdown ends a read early: that is no success
+                    raise FetchError("deadline_exceeded", f"> {self.deadline} s for {url[:200]}")
                 return resp.status, headers, b"".join(chunks)
+            except FetchError:
+                raise
             except (socket.timeout, TimeoutError):
                 raise FetchError("timeout", url) from None
-            except (ConnectionError, OSError, http.client.HTTPException) as e:
-                raise FetchError("connection_error", str(e)[:200]) from None
+            except (ConnectionError, OSError, http.client.HTTPException, ValueError, UnicodeError) as e:
+                if expired.is_set():
+                    raise FetchError("deadline_exceeded", f"> {self.deadline} s for {url[:200]}") from None
+                raise FetchError("connection_error", f"{type(e).__name__}: {str(e)[:200]}") from None
             finally:
+                watchdog.cancel()
                 conn.close()

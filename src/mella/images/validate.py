@@ -63,23 +63,28 @@ def process(data: bytes, checks: ImageChecks) -> Processed:
             if getattr(img, "is_animated", False) and getattr(img, "n_frames", 1) > 1 and not checks.allow_animated:
                 raise ImageRejected("animated", f"{img.n_frames} frames")
             img.load()  # decode fully: truncated files fail here
+            img = upright(to_8bit(img))
+            width, height = img.size
     except ImageRejected:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         kind = "decompression_bomb" if "decompression" in type(e).__name__.lower() else "not_an_image"
         raise ImageRejected(kind, str(e)[:200]) from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise ImageRejected("corrupt_image", str(e)[:200]) from None
+    except MemoryError:
+        raise ImageRejected("out_of_memory", "decoding") from None
+    except Exception as e:  # noqa: BLE001 - decoders raise many types on hostile input (struct.error...)
+        raise ImageRejected("corrupt_image", f"{type(e).__name__}: {str(e)[:200]}") from None
     if min(width, height) < checks.min_side:
         raise ImageRejected("too_small", f"{width}x{height}")
     if max(width, height) / max(1, min(width, height)) > checks.max_aspect:
         raise ImageRejected("extreme_aspect_ratio", f"{width}x{height}")
+    converted = img.info.get("mella_converted", False)
     phash = phash_hex(img)
     rgb = img.convert("RGB") if img.mode != "RGB" else img
     if checks.max_side and max(width, height) > checks.max_side:
         scale = checks.max_side / max(width, height)
         rgb = rgb.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.LANCZOS)
-    if checks.encode_format.upper() == "ORIGINAL" and rgb is img and fmt in ("JPEG", "PNG", "WEBP"):
+    if checks.encode_format.upper() == "ORIGINAL" and rgb is img and not converted and fmt in ("JPEG", "PNG", "WEBP"):
         out, ext = data, {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[fmt]
     else:
         fmt_out = "WEBP" if checks.encode_format.upper() == "WEBP" else "JPEG"
@@ -87,6 +92,85 @@ def process(data: bytes, checks: ImageChecks) -> Processed:
         rgb.save(buf, format=fmt_out, quality=checks.quality)
         out, ext = buf.getvalue(), "webp" if fmt_out == "WEBP" else "jpg"
     return Processed(out, ext, rgb.width, rgb.height, width, height, fmt, hashlib.sha256(data).hexdigest(), phash)
+
+
+class PixelBudget:
+    """At most ``capacity`` decoded pixels in flight across the fetch threads: 32 threads decoding 7000x7000
+    photos at once would hold several GB. An image larger than the whole budget waits until it is alone."""
+
+    def __init__(self, capacity: int):
+        import threading
+
+        self.capacity = max(1, capacity)
+        self.used = 0
+        self._cond = threading.Condition()
+
+    def hold(self, pixels: int):
+        import contextlib
+
+        need = min(max(0, pixels), self.capacity)
+
+        @contextlib.contextmanager
+        def held():
+            with self._cond:
+                self._cond.wait_for(lambda: self.used + need <= self.capacity)
+                self.used += need
+            try:
+                yield
+            finally:
+                with self._cond:
+                    self.used -= need
+                    self._cond.notify_all()
+
+        return held()
+
+    def __getstate__(self):  # a lock per process
+        return {"capacity": self.capacity}
+
+    def __setstate__(self, state):
+        self.__init__(state["capacity"])
+
+
+def declared_pixels(data: bytes) -> int:
+    """width x height from the image header (nothing decoded); 0 when there is no readable header."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+        return width * height
+    except Exception:  # noqa: BLE001 - any unreadable header: process() names the problem
+        return 0
+
+
+def to_8bit(img):
+    """16-bit and 32-bit grey images (PNG "I;16", "I"; TIFF "F") scaled to 8 bits. Pillow's own convert
+    clips them at 255: a 16-bit PNG came out almost white."""
+    if img.mode not in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return img
+    import numpy as np
+    from PIL import Image
+
+    arr = np.asarray(img, dtype=np.float64)
+    if img.mode.startswith("I;16") or (img.mode == "I" and arr.max(initial=0) > 255):
+        arr = arr / 257.0  # 0..65535 -> 0..255
+    elif img.mode == "F" and arr.max(initial=0) <= 1.0:
+        arr = arr * 255.0
+    out = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), mode="L")
+    out.info["mella_converted"] = True
+    return out
+
+
+def upright(img):
+    """The image turned as its EXIF orientation says (the tag is then removed: phones store photos sideways)."""
+    from PIL import ImageOps
+
+    orientation = img.getexif().get(0x0112, 1) if hasattr(img, "getexif") else 1
+    if orientation in (None, 1):
+        return img
+    out = ImageOps.exif_transpose(img)
+    out.info["mella_converted"] = True
+    return out
 
 
 def phash_hex(img) -> str:

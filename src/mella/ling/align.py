@@ -26,11 +26,26 @@ class DualEncoderAligner:
     def params(self) -> dict:
         return {"model": self.model_name, "max_text_tokens": self.max_text_tokens}
 
-    def scores(self, images: list[bytes], texts: list[str]) -> list[float]:
-        import torch
+    def scores(self, images: list[bytes], texts: list[str]) -> list[float | None]:
+        """Cosine per (image, text); None for an image that does not decode (the batch goes on)."""
         from PIL import Image
 
-        pixels = [Image.open(io.BytesIO(b)).convert("RGB") for b in images]
+        pixels, ok = [], []
+        for n, data in enumerate(images):
+            try:
+                pixels.append(Image.open(io.BytesIO(data)).convert("RGB"))
+                ok.append(n)
+            except Exception:  # noqa: BLE001 - a corrupt file in the store costs its own score
+                continue
+        out: list[float | None] = [None] * len(images)
+        if ok:
+            for n, score in zip(ok, self._scores(pixels, [texts[n] for n in ok])):
+                out[n] = score
+        return out
+
+    def _scores(self, pixels: list, texts: list[str]) -> list[float]:
+        import torch
+
         with torch.inference_mode():
             image_inputs = self.image_processor(images=pixels, return_tensors="pt").to(self.device)
             text_inputs = self.tokenizer(texts, padding="max_length", truncation=True, max_length=self.max_text_tokens,

@@ -54,14 +54,15 @@ def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
                                   excluded=excluded)
 
     fetcher = SafeFetcher(cfg.allow_private, cfg.timeout, cfg.max_bytes, cfg.max_redirects, cfg.retries, cfg.backoff,
-                          cfg.per_host, cfg.honour_robots_header, allowed_networks=cfg.allowed_networks)
+                          cfg.per_host, cfg.honour_robots_header, allowed_networks=cfg.allowed_networks,
+                          deadline=cfg.deadline)
     checks = ImageChecks(cfg.min_side, cfg.max_aspect, cfg.max_pixels, cfg.allow_animated, cfg.max_side,
                          cfg.encode_format, cfg.quality)
     tasks = max(1, math.ceil(total / cfg.shard_records))
     sink = writer(out / "excluded", "excluded-fetch", excluded=True)
     stage1 = [StagedParquetReader(in_dir, "train", shard_rows=cfg.shard_records),
               ImageFetcher(fetcher if cfg.network else None, checks, store, WarcImages(index) if index else None,
-                           cfg.concurrency, exclusion_writer=sink),
+                           cfg.concurrency, exclusion_writer=sink, max_pixels_in_flight=cfg.max_pixels_in_flight),
               writer(out / "_fetched", "fetched")]
     run_all(executor(stage1, out / "logs" / "fetch", tasks=tasks, workers=cfg.workers))
     sink2 = writer(out / "excluded", "excluded-dedup", excluded=True)

@@ -56,7 +56,8 @@ def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exac
     return [
         InputReader(files, cfg.read.max_page_bytes, tuple(cfg.read.allowed_status), exclusion_writer=sink),
         AltTextExtractor(x.max_alt_chars, x.max_images_per_page, x.context_chars, x.context_levels,
-                         x.pixel_max_side, exclusion_writer=sink),
+                         x.pixel_max_side, exclusion_writer=sink, max_depth=x.max_depth,
+                         max_page_seconds=x.max_page_seconds),
         AltQualityAnnotator(languages, q.min_hash_token_chars),
         AltQualityFilter(q.min_letter_share, q.max_page_repeats, exclusion_writer=sink),
         *(_exact_dedup(cfg, sink) if exact_dedup else []),

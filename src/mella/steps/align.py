@@ -47,15 +47,19 @@ class AlignmentScorer(CountingStep):
         self.counts["from_cache"] += sum(s is not None for s in scores)
         images = {n: self._image(batch[n]) for n in todo}
         missing = [n for n, data in images.items() if data is None]
-        self.counts["failed_align_image_missing"] += len(missing)
+        if missing:
+            self.counts["failed_align_image_missing"] += len(missing)
         todo = [n for n in todo if images[n] is not None]
         if todo:
             with self.track_time("batch"):
                 fresh = aligner.scores([images[n] for n in todo], [batch[n].text for n in todo])
             for n, score in zip(todo, fresh):
+                if score is None:
+                    self.counts["failed_align_bad_image"] += 1
+                    continue
                 scores[n] = repr(score)
                 cache.put(keys[n], repr(score))
-            self.counts["generated"] += len(todo)
+                self.counts["generated"] += 1
         for doc, score in zip(batch, scores):
             doc.metadata["align.score"] = float(score) if score is not None else None
             doc.metadata["align.model"] = params.get("model")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import html as htmllib
+import time
 
 import xxhash
 from datatrove.data import Document, DocumentsPipeline, Media, MediaType
 
+from mella.htmldecode import tag_depth
 from mella.steps.base import DroppingStep
+from mella.text import clean
 from mella.urls import is_placeholder, is_tracker, largest_candidate, parse_srcset, registered_domain, resolve
 
 LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src",
@@ -23,7 +26,7 @@ def _clean(value: str | None) -> str:
         return ""
     if "&" in value:  # double-escaped markup (&amp;quot;) is common in CMS output
         value = htmllib.unescape(value)
-    return " ".join(value.split())
+    return " ".join(clean(value).split())
 
 
 def _int_attr(value: str | None) -> int | None:
@@ -40,8 +43,10 @@ class AltTextExtractor(DroppingStep):
     name = "🏷 alt-text"
 
     def __init__(self, max_alt_chars: int = 2000, max_images_per_page: int = 1000, context_chars: int = 300,
-                 context_levels: int = 3, pixel_max_side: int = 2, exclusion_writer=None):
+                 context_levels: int = 3, pixel_max_side: int = 2, exclusion_writer=None, max_depth: int = 5000,
+                 max_page_seconds: float = 10.0):
         super().__init__(exclusion_writer)
+        self.max_depth, self.max_page_seconds = max_depth, max_page_seconds
         self.max_alt_chars = max_alt_chars
         self.max_images_per_page = max_images_per_page
         self.context_chars = context_chars
@@ -64,8 +69,15 @@ class AltTextExtractor(DroppingStep):
         from selectolax.lexbor import LexborHTMLParser
 
         pmeta = page.metadata
+        html = page.media[0].media_bytes
+        depth = tag_depth(html)
+        if depth > self.max_depth:  # the parser's time grows with the square of the depth
+            pmeta["page.error"] = f"elements nested {depth} deep (limit {self.max_depth})"
+            self.drop(Document(text="", id=page.id, metadata=pmeta), "html_too_deep", rank)
+            return []
+        started = time.perf_counter()
         try:
-            tree = LexborHTMLParser(page.media[0].media_bytes)
+            tree = LexborHTMLParser(html)
         except Exception as e:  # noqa: BLE001 - lexbor raises plain exceptions on pathological input
             pmeta["page.error"] = str(e)[:300]
             self.drop(Document(text="", id=page.id, metadata=pmeta), "html_parse_error", rank)
@@ -84,7 +96,8 @@ class AltTextExtractor(DroppingStep):
                      "page.lang": _page_lang(tree.root, head), "page.title": _title(head),
                      "page.site_name": _site_name(head), "source.file": pmeta.get("source.file"),
                      "page.charset": pmeta.get("page.charset")}
-        page_key = xxhash.xxh3_64_hexdigest(f"{page.id}\x00{page_url}".encode())
+        # the record's offset in its WARC file too: a crawl that repeats a record id keeps distinct ids
+        page_key = xxhash.xxh3_64_hexdigest(f"{page.id}\x00{page_url}\x00{pmeta.get('source.offset') or ''}".encode())
         records: list[Document] = []
         alt_counts: dict[str, int] = {}
         # only <img> with an alt attribute become Python objects (css("img") costs ~4x more, measured)
@@ -95,6 +108,11 @@ class AltTextExtractor(DroppingStep):
             counts["img_over_page_cap"] += len(images) - self.max_images_per_page
             images = images[: self.max_images_per_page]
         for index, node in enumerate(images):
+            if index % 64 == 63 and time.perf_counter() - started > self.max_page_seconds:
+                counts["img_over_page_time_limit"] += len(images) - index
+                pmeta["page.error"] = f"over {self.max_page_seconds} s: {len(images) - index} images not read"
+                self.drop(Document(text="", id=f"{page.id}#time", metadata=dict(pmeta)), "page_time_limit", rank)
+                break
             attrs = node.attributes
             raw_alt = attrs.get("alt")
             if not raw_alt or not raw_alt.strip():
@@ -215,7 +233,7 @@ class AltTextExtractor(DroppingStep):
             if len(found) >= 40:
                 break
             current = parent
-        found = " ".join(found[: self.context_chars * 2].split())[: self.context_chars]
+        found = " ".join(clean(found[: self.context_chars * 2]).split())[: self.context_chars]
         return found or None
 
 
@@ -266,14 +284,14 @@ def _page_lang(root, head) -> str | None:
     if root is not None:
         lang = root.attributes.get("lang") or root.attributes.get("xml:lang")
         if lang and lang.strip():
-            return lang.strip()[:20]
+            return _clean(lang)[:20]
     if head is None:
         return None
     for selector, attr in (('meta[http-equiv="content-language" i]', "content"),
                            ('meta[name="language" i]', "content"), ('meta[property="og:locale"]', "content")):
         node = head.css_first(selector)
         if node is not None and (node.attributes.get(attr) or "").strip():
-            return node.attributes[attr].strip().split(",")[0].replace("_", "-")[:20]
+            return _clean(node.attributes[attr]).split(",")[0].replace("_", "-")[:20]
     return None
 
 

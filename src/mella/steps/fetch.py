@@ -11,7 +11,7 @@ from datatrove.data import Document, DocumentsPipeline
 
 from mella.images.net import FetchError, SafeFetcher
 from mella.images.store import ImageStore
-from mella.images.validate import ImageChecks, ImageRejected, process
+from mella.images.validate import ImageChecks, ImageRejected, PixelBudget, declared_pixels, process
 from mella.images.warcindex import WarcImages
 from mella.steps.base import DroppingStep, batches
 
@@ -28,13 +28,22 @@ class ImageFetcher(DroppingStep):
     name = "📡 images"
 
     def __init__(self, fetcher: SafeFetcher | None, checks: ImageChecks, store: ImageStore,
-                 warc_images: WarcImages | None = None, concurrency: int = 16, exclusion_writer=None):
+                 warc_images: WarcImages | None = None, concurrency: int = 16, exclusion_writer=None,
+                 max_pixels_in_flight: int = 150_000_000):
         """``fetcher`` None: the network is off, only images the crawl holds are taken."""
         super().__init__(exclusion_writer)
         self.fetcher, self.checks, self.warc_images = fetcher, checks, warc_images
         self.store, self.concurrency = store, concurrency
+        self.budget = PixelBudget(max_pixels_in_flight)
 
     def _one(self, doc: Document):
+        """(source, Processed | named error) for one record; an unexpected failure is contained too."""
+        try:
+            return self._get_and_process(doc)
+        except Exception as e:  # noqa: BLE001 - one hostile item must cost one record, never the shard
+            return "unknown", ImageRejected("fetch_internal_error", f"{type(e).__name__}: {str(e)[:250]}")
+
+    def _get_and_process(self, doc: Document):
         url = doc.media[0].url if doc.media else ""
         variants = (url, *(doc.metadata.get("img.url_alts") or "").split("\n"))
         data = self.warc_images.get(*[v for v in variants if v]) if self.warc_images is not None else None
@@ -49,7 +58,8 @@ class ImageFetcher(DroppingStep):
                 if ctype and not ctype.startswith("image/") and ctype not in OPAQUE_TYPES:
                     raise ImageRejected("wrong_content_type", ctype)
                 data = fetched.data
-            return source, process(data, self.checks)
+            with self.budget.hold(declared_pixels(data)):
+                return source, process(data, self.checks)
         except (FetchError, ImageRejected) as e:
             return source, e
 

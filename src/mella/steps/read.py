@@ -216,23 +216,38 @@ class InputReader(DroppingStep):
 
     # -- pair tables ---------------------------------------------------------------------------------
     def read_pairs(self, path: Path, rank: int) -> DocumentsPipeline:
+        """Rows of a parquet/jsonl pair table. A bad row costs that row (``bad_json_line``,
+        ``undecodable_line``, ``not_an_object``, ``line_too_long``); ids are the row's own ``id`` (or its
+        line number) under a key of the file, made unique within the file."""
+        import xxhash
+
+        file_key = xxhash.xxh3_64_hexdigest(str(path.resolve()).encode())[:8]
+        seen: set[str] = set()
         try:
-            rows = _iter_table(path)
-            for index, row in enumerate(rows):
+            for index, row in _iter_table(path, self.max_page_bytes):
+                if isinstance(row, tuple):  # (reason, detail): a row that could not be read
+                    reason, detail = row
+                    self._file_error(path, reason, f"line {index + 1}: {detail}", rank, index)
+                    continue
                 text_key = next((k for k in TEXT_KEYS if row.get(k)), None)
                 text = row[text_key] if text_key else None
                 image_url = _first(row, IMAGE_KEYS)
-                meta = {"page.url": _first(row, PAGE_KEYS), "source.file": str(path), "record.kind": "pair",
+                meta = {"page.url": _str(_first(row, PAGE_KEYS)), "source.file": str(path), "record.kind": "pair",
                         "text.kind": str(row.get("text_kind") or TEXT_KINDS.get(text_key, "caption"))}
                 if row.get("lang") or row.get("language"):
-                    meta["page.lang"] = str(row.get("lang") or row.get("language"))
-                doc = Document(text=str(text or ""), id=str(row.get("id") or f"{path.name}#{index}"),
-                               media=[Media(id="0", type=MediaType.IMAGE, url=str(image_url or ""))],
-                               metadata=meta)
+                    meta["page.lang"] = str(row.get("lang") or row.get("language"))[:20]
+                own = row.get("id")
+                doc_id = f"{file_key}:{own if own not in (None, '') else index}"
+                if doc_id in seen:
+                    doc_id = f"{doc_id}~{index}"
+                    self.counts["pair_duplicate_id"] += 1
+                seen.add(doc_id)
+                doc = Document(text=str(text or ""), id=doc_id,
+                               media=[Media(id="0", type=MediaType.IMAGE, url=_str(image_url) or "")], metadata=meta)
                 self.counts["pairs"] += 1
                 yield doc
-        except (OSError, ValueError, json.JSONDecodeError) as e:
-            self._file_error(path, "table_read_error", str(e), rank, 0)
+        except (OSError, ValueError, EOFError) as e:  # the file itself is unreadable (parquet footer, gzip)
+            self._file_error(path, "table_read_error", str(e), rank, "file")
 
 
 def page_media(html: bytes | str, url: str | None = None) -> Media:
@@ -248,22 +263,48 @@ def _first(row: dict, keys: tuple[str, ...]):
     return None
 
 
-def _iter_table(path: Path):
+def _str(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _iter_table(path: Path, max_line_bytes: int):
+    """(index, row dict) per row, or (index, (reason, detail)) for a row that cannot be read."""
     name = path.name.lower()
     if name.endswith(".parquet"):
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=4096):
-            yield from batch.to_pylist()
-    else:
-        opener = gzip.open if name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    row = json.loads(line)
-                    if isinstance(row, dict):
-                        yield row
+        index = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for row in batch.to_pylist():
+                yield index, row
+                index += 1
+        return
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        index = 0
+        while True:
+            raw = fh.readline(max_line_bytes + 1)
+            if not raw:
+                return
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # skip the rest of the line without holding it
+                    raw = fh.readline(max_line_bytes)
+                yield index, ("line_too_long", f"> {max_line_bytes} bytes")
+            elif raw.strip():
+                yield index, _parse_line(raw)
+            index += 1
+
+
+def _parse_line(raw: bytes):
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return "undecodable_line", str(e)[:200]
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        return "bad_json_line", str(e)[:200]
+    return row if isinstance(row, dict) else ("not_an_object", type(row).__name__)
 
 
 def _is_arc(fh) -> bool:
