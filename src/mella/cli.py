@@ -26,7 +26,7 @@ def _job_errors():
     """Bad input or config: exit 2 with the message; a run left incomplete: exit 3 (rerun resumes)."""
     from pydantic import ValidationError
 
-    from mella.recipes.common import IncompleteRun
+    from mella.executors import IncompleteRun
 
     try:
         yield
@@ -382,18 +382,22 @@ def eval_score(
     hyp: Path = typer.Option(..., help="model outputs, one per line"),
     ref: Path = typer.Option(..., help="references, line-aligned with --hyp"),
     keywords: Optional[Path] = typer.Option(None, help='JSONL, one {"keywords": [...]} per line'),
+    max_chars: int = typer.Option(10_000, help="pairs with a longer output or reference are skipped and counted"),
 ) -> None:
     """Score line-aligned outputs against references; prints one JSON object (0-100 scales)."""
-    from mella.eval.metrics import score_corpus
+    from mella.eval.metrics import read_lines, score_corpus
 
-    hyps = hyp.read_text(encoding="utf-8").splitlines()
-    refs = ref.read_text(encoding="utf-8").splitlines()
-    kw_lists = None
-    if keywords is not None:
-        kw_lists = [json.loads(line).get("keywords", []) for line in keywords.read_text(encoding="utf-8").splitlines()
-                    if line.strip()]
     with _job_errors():
-        result = score_corpus(hyps, refs, lang, kw_lists)
+        hyps, refs = read_lines(hyp), read_lines(ref)
+        kw_lists = None
+        if keywords is not None:
+            kw_lists = []
+            for n, line in enumerate(read_lines(keywords), 1):
+                try:
+                    kw_lists.append(json.loads(line).get("keywords", []))
+                except (json.JSONDecodeError, AttributeError):
+                    raise ValueError(f"{keywords} line {n}: not a JSON object with \"keywords\"") from None
+        result = score_corpus(hyps, refs, lang, kw_lists, max_chars)
     typer.echo(json.dumps(result, ensure_ascii=False))
 
 

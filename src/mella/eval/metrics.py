@@ -126,14 +126,27 @@ def lang_fidelity(hyps: list[str], lang: str) -> float:
     return 100 * sum(in_language(h, lang) for h in hyps) / len(hyps) if hyps else 0.0
 
 
+MAX_CHARS = 10_000  # an output or reference longer than this is not scored (ROUGE-L is quadratic in length)
+
+
 def score_corpus(hyps: list[str], refs: list[str], lang: str,
-                 keyword_lists: list[list[str]] | None = None) -> dict:
-    """All metrics for line-aligned outputs and references."""
+                 keyword_lists: list[list[str]] | None = None, max_chars: int = MAX_CHARS) -> dict:
+    """All metrics for line-aligned outputs and references. Pairs with a text over ``max_chars`` are left
+    out and counted (``skipped_too_long``)."""
     if len(hyps) != len(refs):
         raise ValueError(f"{len(hyps)} outputs but {len(refs)} references: files must be line-aligned")
+    if keyword_lists is not None and len(keyword_lists) != len(hyps):
+        raise ValueError(f"{len(keyword_lists)} keyword lines but {len(hyps)} outputs")
+    keep = [i for i, (h, r) in enumerate(zip(hyps, refs)) if len(h) <= max_chars and len(r) <= max_chars]
+    skipped = len(hyps) - len(keep)
+    if not keep:
+        raise ValueError(f"nothing to score: {len(hyps)} pairs, {skipped} of them over {max_chars} characters")
+    hyps, refs = [hyps[i] for i in keep], [refs[i] for i in keep]
+    keyword_lists = [keyword_lists[i] for i in keep] if keyword_lists is not None else None
     result = {
         "lang": lang,
         "n": len(hyps),
+        "skipped_too_long": skipped,
         "bleu": bleu(hyps, refs, lang),
         "chrf": chrf(hyps, refs, lang),
         "rouge_l": rouge_l(hyps, refs, lang),
@@ -143,7 +156,25 @@ def score_corpus(hyps: list[str], refs: list[str], lang: str,
         "meteor_stages": meteor_stages(lang),
     }
     if keyword_lists is not None:
-        if len(keyword_lists) != len(hyps):
-            raise ValueError(f"{len(keyword_lists)} keyword lines but {len(hyps)} outputs")
         result["keyword_acc"] = keyword_accuracy(hyps, keyword_lists, lang)
     return result
+
+
+def read_lines(path) -> list[str]:
+    """Lines of a UTF-8 text file split on newline only (U+2028, NEL and form feed inside a line stay in it:
+    ``str.splitlines`` would split there and shift the pairing); a final newline ends the last line."""
+    from pathlib import Path
+
+    path = Path(path)
+    data = path.read_bytes()
+    if not data.strip():
+        raise ValueError(f"{path} is empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path} is not UTF-8 (line {line}, byte {e.start}); convert it, e.g. with iconv") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]

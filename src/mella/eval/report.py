@@ -58,7 +58,9 @@ def score_run(run: Path, n_boot: int = 1000) -> dict:
     for name, task_path in sorted(meta["tasks"].items()):
         task = load_task(task_path)
         produced = read_outputs(run, name)
-        items = [i for i in task.items() if i["id"] in produced]
+        answered = [i for i in task.items() if i["id"] in produced]
+        items = [i for i in answered
+                 if len(produced[i["id"]]) <= metrics.MAX_CHARS and len(i["reference"]) <= metrics.MAX_CHARS]
         if not items:
             continue
         outs = [produced[i["id"]] for i in items]
@@ -68,7 +70,8 @@ def score_run(run: Path, n_boot: int = 1000) -> dict:
         per_item = item_scores(outs, items, task.lang)
         ci = {k: bootstrap(v, n_boot) for k, v in per_item.items()}
         result["tasks"][name] = {"kind": task.kind, "lang": task.lang, "n": len(items),
-                                 "missing": len(task.items()) - len(items), "scores": scores, "ci": ci,
+                                 "missing": len(task.items()) - len(answered),
+                                 "skipped_too_long": len(answered) - len(items), "scores": scores, "ci": ci,
                                  "examples": [{"id": i["id"], "image": i.get("image_url") or i["image"],
                                                "reference": i["reference"], "output": o}
                                               for i, o in list(zip(items, outs))[:5]]}

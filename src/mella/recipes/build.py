@@ -26,12 +26,6 @@ def _resolve(base: Path, path: str | None) -> str | None:
 
 def run_build(cfg: BuildConfig, echo=print, base: Path = Path(".")) -> dict:
     from mella.languages import build_table, resolve_langs
-    from mella.recipes.compose import run_compose
-    from mella.recipes.export import run_export
-    from mella.recipes.fetch import run_fetch
-    from mella.recipes.ling import run_align, run_caption, run_select, run_translate
-    from mella.recipes.mine import run_mine
-    from mella.report.summary import format_summary, samples_table
 
     if not cfg.inputs:
         raise ValueError("no inputs: give crawl files/folders as arguments or list them under `inputs:` in the YAML")
@@ -51,6 +45,20 @@ def run_build(cfg: BuildConfig, echo=print, base: Path = Path(".")) -> dict:
     cfg.fetch.image_store = _resolve(base, cfg.fetch.image_store) or str(out / "images")
     cfg.compose.templates_dir = _resolve(base, cfg.compose.templates_dir)
     cfg.compose.select = cfg.select
+    from mella.recipes.common import open_output
+
+    with open_output(out):  # one build per folder at a time (each stage also locks its own folder)
+        return _build(cfg, out, inputs, echo)
+
+
+def _build(cfg: BuildConfig, out: Path, inputs: list[str], echo) -> dict:
+    from mella.recipes.compose import run_compose
+    from mella.recipes.export import run_export
+    from mella.recipes.fetch import run_fetch
+    from mella.recipes.ling import run_align, run_caption, run_select, run_translate
+    from mella.recipes.mine import run_mine
+    from mella.report.summary import format_summary, samples_table
+
     stages: list[dict] = []
 
     def stage(name: str, folder: Path | None, fn, detail: str = ""):

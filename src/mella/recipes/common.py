@@ -1,41 +1,71 @@
-"""Helpers shared by the job recipes: completion checks, job identity, atomic JSON, stats summary."""
+"""Helpers shared by the job recipes: job identity, atomic JSON, stats summary, mapping a table."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
-
-class IncompleteRun(RuntimeError):
-    """Some tasks did not finish (a worker died); rerunning the same command resumes them."""
+from mella.executors import executor, run_all
 
 
-def executor(pipeline: list, logging_dir: Path, tasks: int = 1, workers: int = 1):
-    """The one place executors are built: ``tasks`` tasks, at most ``workers`` at a time."""
-    from datatrove.executor import LocalPipelineExecutor
-
-    return LocalPipelineExecutor(pipeline, tasks=tasks, workers=max(1, min(workers, tasks)),
-                                 logging_dir=str(logging_dir))
+LOCK_NAME = ".mella.lock"
 
 
-def run_all(executor) -> None:
-    executor.run()
-    missing = executor.get_incomplete_ranks(skip_completed=True)
-    if missing:
-        raise IncompleteRun(f"{len(missing)} of {executor.world_size} tasks did not complete (a worker process "
-                            f"died?); rerun the same command to resume them. Logs: {executor.logging_dir.path}")
+@contextmanager
+def open_output(out: Path, inputs: list[str] | None = None, config: dict | None = None):
+    """An output folder for one run: created and checked writable, locked against a second run (a lock left
+    by a dead process is free again: the kernel drops it with the process), and tied to its job (a rerun
+    of the same job resumes; another job is refused once the folder holds work)."""
+    import fcntl
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder (it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fh = open(out / LOCK_NAME, "a+")
+    except OSError as e:
+        raise ValueError(f"cannot write to --out {out}: {e.strerror or e}; choose a writable folder") from None
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise ValueError(f"{out} is in use by another mella run ({holder}); wait for it to finish or use "
+                             "another --out") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        fh.flush()
+        if config is not None:
+            check_same_job(out, inputs or [], config)
+        yield out
+    finally:
+        fh.close()  # releases the lock
+
+
+def has_work(out: Path) -> bool:
+    """Whether a folder holds the output of finished work (shards or task completion markers)."""
+    return any(out.glob("train-*.parquet")) or any((out / "logs").glob("*/completions/*")) or any(
+        (out / "samples").glob("*.parquet"))
 
 
 def check_same_job(out: Path, inputs: list[str], config: dict) -> None:
-    """A rerun into the same DIR resumes; a different job into it is refused (it would mix outputs)."""
+    """A rerun into the same DIR resumes; a different job into it is refused (it would mix outputs) unless
+    the folder holds no finished work yet (e.g. the last attempt stopped on a configuration error)."""
     job = {"inputs": inputs, "config": config}
     path = out / "job.json"
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
         if previous != job:
-            raise ValueError(f"{out} holds the output of a different job (inputs or config differ); "
-                             "use a new --out directory or delete this one")
+            if has_work(out):
+                raise ValueError(f"{out} holds the output of a different job (inputs or config differ); "
+                                 "use a new --out directory or delete this one")
+            atomic_json(path, job)
     else:
         atomic_json(path, job)
 
@@ -90,10 +120,18 @@ def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
     }
 
 
-def map_table(table, out: Path, steps, added: list, cfg, stage: str, summary_extra: dict | None = None) -> dict:
+def map_table(table, out: Path, steps, added: list, cfg, stage: str) -> dict:
     """Runs ``steps()`` (steps that add columns and never drop a record) over the record table ``table`` in
     resumable shards of ``cfg.shard_records`` rows and writes ``out``: every input column carried,
     ``added`` columns appended."""
+    total = table.rows()
+    if total == 0:
+        raise ValueError(f"{table.path}: the table has no records: nothing for `mella {stage}` to do")
+    with open_output(out, [str(table.path.resolve())], cfg.model_dump(exclude={"workers"})):
+        return _map_table(table, out, steps, added, cfg, stage, total)
+
+
+def _map_table(table, out, steps, added, cfg, stage, total):
     import math
 
     from mella.schema import carried
@@ -101,11 +139,6 @@ def map_table(table, out: Path, steps, added: list, cfg, stage: str, summary_ext
     from mella.steps.write import ParquetShardWriter
     from mella.table import write_manifest
 
-    total = table.rows()
-    if total == 0:
-        raise ValueError(f"{table.path}: the table has no records: nothing for `mella {stage}` to do")
-    out.mkdir(parents=True, exist_ok=True)
-    check_same_job(out, [str(table.path.resolve())], cfg.model_dump(exclude={"workers"}))
     columns = carried(table.columns, added)
     w = cfg.write
     pipeline = [StagedParquetReader(table.path, "train", batch_rows=64, shard_rows=cfg.shard_records),
@@ -114,7 +147,7 @@ def map_table(table, out: Path, steps, added: list, cfg, stage: str, summary_ext
                                    batch_rows=w.batch_rows, compression=w.compression)]
     tasks = max(1, math.ceil(total / cfg.shard_records))
     run_all(executor(pipeline, out / "logs" / stage, tasks=tasks, workers=cfg.workers))
-    summary = summarise(out) | (summary_extra or {})
+    summary = summarise(out)
     atomic_json(out / "stats.json", summary)
     write_manifest(out, stage, table, summary["kept_total"])
     return summary

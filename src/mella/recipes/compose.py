@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from mella.config import ComposeConfig
-from mella.recipes.common import atomic_json, check_same_job
+from mella.recipes.common import atomic_json, open_output
 from mella.schema import COLUMNS, SAMPLE_COLUMNS, carried, step_columns
 from mella.shards import iter_rows
 from mella.table import open_table, write_manifest
@@ -25,25 +25,26 @@ def meta_of(row: dict) -> dict:
 
 
 def run_compose(in_dir: str | Path, out: str | Path, cfg: ComposeConfig) -> dict:
-    from mella.dataset.compose import candidates, make_sample, mix
-    from mella.dataset.split import assign_splits
     from mella.dataset.templates import Templates
     from mella.languages import build_table
-    from mella.steps.select import know_reason, ling_reason
-    from mella.steps.write import write_rows
 
     table = open_table(in_dir, "compose", needs=("text", "lang"))
     out = Path(out)
-    unknown = set(cfg.sources) - {"d_know", "d_ling"}
-    if unknown:
-        raise ValueError(f"unknown sources {sorted(unknown)}; known: d_know, d_ling")
     languages = build_table(cfg.select.languages)
     templates = Templates(cfg.templates_dir)
     rows = list(iter_rows(table.path))
     if not rows:
         raise ValueError(f"{table.path}: the table has no records: nothing to compose")
-    out.mkdir(parents=True, exist_ok=True)
-    check_same_job(out, [str(table.path.resolve())], cfg.model_dump())
+    with open_output(out, [str(table.path.resolve())], cfg.model_dump()):
+        return _compose(table, rows, out, cfg, languages, templates)
+
+
+def _compose(table, rows: list[dict], out: Path, cfg: ComposeConfig, languages, templates) -> dict:
+    from mella.dataset.compose import candidates, make_sample, mix
+    from mella.dataset.split import assign_splits
+    from mella.steps.select import know_reason, ling_reason
+    from mella.steps.write import write_rows
+
     decided = "know_reason" in table.names
     for row in rows:
         if not decided:

@@ -10,7 +10,7 @@ from mella.dataset.folder import SPLITS, open_dataset
 def run_export(dataset: str | Path, out: str | Path, fmt: str, splits: tuple[str, ...] = SPLITS,
                sources: tuple[str, ...] = ("d_know", "d_ling")) -> dict:
     from mella.export import get_exporter
-    from mella.recipes.common import atomic_json
+    from mella.recipes.common import atomic_json, open_output
 
     exporter = get_exporter(fmt)  # an unknown format fails before any work
     bad = set(splits) - set(SPLITS)
@@ -21,7 +21,8 @@ def run_export(dataset: str | Path, out: str | Path, fmt: str, splits: tuple[str
     if not samples:
         raise ValueError(f"{ds.path}: no samples in split(s) {', '.join(splits)} for source(s) {', '.join(sources)}")
     out = Path(out)
-    result = exporter(ds, samples, out)
-    result |= {"format": fmt, "dataset": str(ds.path.resolve()), "splits": list(splits), "sources": list(sources)}
-    atomic_json(out / "export.json", result)
+    with open_output(out):
+        result = exporter(ds, samples, out)
+        result |= {"format": fmt, "dataset": str(ds.path.resolve()), "splits": list(splits), "sources": list(sources)}
+        atomic_json(out / "export.json", result)
     return result

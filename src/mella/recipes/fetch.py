@@ -13,13 +13,24 @@ import shutil
 from pathlib import Path
 
 from mella.config import FetchConfig
-from mella.recipes.common import atomic_json, check_same_job, executor, run_all, summarise
+from mella.executors import executor, run_all
+from mella.recipes.common import atomic_json, open_output, summarise
 from mella.schema import carried, step_columns, with_reason
 from mella.shards import iter_rows
 from mella.table import open_table, write_manifest
 
 
 def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
+    table = open_table(in_dir, "fetch", needs=("image_url",))
+    in_dir, out = table.path, Path(out)
+    total = table.rows()
+    if total == 0:
+        raise ValueError(f"{in_dir}: the table has no records: nothing to fetch")
+    with open_output(out, [str(in_dir.resolve())], cfg.model_dump(exclude={"workers", "concurrency"})):
+        return _fetch(table, out, cfg, total)
+
+
+def _fetch(table, out: Path, cfg: FetchConfig, total: int) -> dict:
     from mella.images.net import SafeFetcher
     from mella.images.store import ImageStore
     from mella.images.validate import ImageChecks
@@ -29,13 +40,7 @@ def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
     from mella.steps.staged import StagedParquetReader
     from mella.steps.write import ParquetShardWriter
 
-    table = open_table(in_dir, "fetch", needs=("image_url",))
-    in_dir, out = table.path, Path(out)
-    total = table.rows()
-    if total == 0:
-        raise ValueError(f"{in_dir}: the table has no records: nothing to fetch")
-    out.mkdir(parents=True, exist_ok=True)
-    check_same_job(out, [str(in_dir.resolve())], cfg.model_dump(exclude={"workers", "concurrency"}))
+    in_dir = table.path
     store_dir = Path(cfg.image_store) if cfg.image_store else out / "images"
     store = ImageStore(store_dir)
     index = None

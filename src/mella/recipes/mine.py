@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 from mella.config import MineConfig
-from mella.recipes.common import IncompleteRun, atomic_json, check_same_job, executor, run_all, summarise  # noqa: F401
+from mella.executors import executor, run_all
+from mella.recipes.common import atomic_json, open_output, summarise
 from mella.languages import build_table, resolve_langs
 from mella.schema import MINED_COLUMNS, with_reason
 
@@ -76,8 +77,11 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
         raise ValueError(f"no readable input files in {inputs}")
     languages = resolve_langs(cfg.langs, build_table(cfg.languages))  # fails early on unknown languages
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    check_same_job(out, [str(f.resolve()) for f in files], cfg.model_dump(exclude={"workers"}))
+    with open_output(out, [str(f.resolve()) for f in files], cfg.model_dump(exclude={"workers"})):
+        return _mine(files, out, cfg, languages)
+
+
+def _mine(files: list[Path], out: Path, cfg: MineConfig, languages: dict) -> dict:
     excluded_dir = out / "excluded"
     workers = max(1, cfg.workers)
     if len(files) == 1 or workers == 1:
