@@ -31,8 +31,7 @@ def _job_errors():
     try:
         yield
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
-        typer.echo(f"error: bad configuration: {problems} (--dry-run shows the resolved config)", err=True)
+        typer.echo(f"error: bad configuration: {config_problems(e)}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
         typer.echo(f"error: {e}", err=True)
@@ -42,31 +41,72 @@ def _job_errors():
         raise typer.Exit(EXIT_INCOMPLETE) from None
 
 
+def config_problems(error, model=None) -> str:
+    """A pydantic ValidationError as one line per problem; an unknown key lists the known ones there."""
+    problems = []
+    for err in error.errors():
+        loc = [str(p) for p in err["loc"]]
+        where = ".".join(loc)
+        if err["type"] == "extra_forbidden" and model is not None:
+            fields = _fields_at(model, loc[:-1])
+            hint = f"unknown key; known here: {', '.join(fields)}" if fields else "unknown key"
+            if len(loc) == 1 and loc[0] in ("mine", "fetch", "caption", "translate", "align", "select", "compose"):
+                hint += f" (`{loc[0]}.` is a `mella build` section: this command's keys need no prefix)"
+            problems.append(f"{where}: {hint}")
+        else:
+            problems.append(f"{where}: {err['msg']} (got {str(err.get('input'))[:60]!r})")
+    return "; ".join(problems)
+
+
+def _fields_at(model, path: list[str]) -> list[str]:
+    from pydantic import BaseModel
+
+    for key in path:
+        field = model.model_fields.get(key)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
 def _load(model, config, overrides, sets):
     """Config from defaults < YAML < flags, with the errors of any layer as one clear message."""
+    from pydantic import ValidationError
+
     from mella.config import load_config
 
     with _job_errors():
-        return load_config(model, config, overrides, sets)
+        try:
+            return load_config(model, config, overrides, sets)
+        except ValidationError as e:
+            hint = ""
+            if config is not None and model.__name__ != "BuildConfig" and any(
+                    err["type"] == "extra_forbidden" and err["loc"][0] in ("inputs", "out", "mine") for err in e.errors()):
+                hint = f" ({config} looks like a `mella build` config: give it to `mella build`)"
+            raise ValueError(f"bad configuration: {config_problems(e, model)}{hint}") from None
 
 
-def _empty_check(kept: int, what: str, where: Path, reasons: dict | None = None) -> None:
+def _empty_check(kept: int, what: str, where: Path, reasons: dict | None = None, details: str = "") -> None:
     """A run that keeps nothing says so, and exits 4."""
     if kept:
         return
     top = ", ".join(f"{r} {n}" for r, n in list((reasons or {}).items())[:5])
     typer.echo(f"\nkept 0 {what}" + (f": every one was dropped ({top})" if top else "") +
-               f". Reasons per record: {where}/excluded/", err=True)
+               f". {details or f'Reasons per record: {where}/excluded/'}", err=True)
     raise typer.Exit(EXIT_EMPTY)
 
 
 def _quiet_logs(verbose: bool) -> None:
     """datatrove logs every task's pipeline and stats at INFO to stderr (and to DIR/logs/): shown with
     --verbose only; mella's own summary is printed either way."""
+    import os
+
     from loguru import logger
 
     if not verbose:
         logger.disable("datatrove")
+        os.environ["MELLA_QUIET"] = "1"  # worker processes read it (executors._worker_logging)
 
 
 @app.command()
@@ -275,7 +315,8 @@ def compose(
     typer.echo(f"samples: {out}/samples/   records: {out}/records/   splits: {out}/splits.json")
     if card:
         typer.echo(f"card: {out}/README.md   browser: {out}/browse.html")
-    _empty_check(summary["samples"], "samples", out)
+    _empty_check(summary["samples"], "samples", out, details=f"Why no record was usable: know_reason / ling_reason "
+                 f"in {out}/records/ and the funnel in {out}/README.md")
 
 
 def _card_and_browser(dataset: Path) -> None:
@@ -317,7 +358,7 @@ def card(dataset: Path = typer.Argument(..., help="a composed dataset")) -> None
 def browse(
     dataset: Path = typer.Argument(..., help="a composed dataset"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="HTML file (default DATASET/browse.html)"),
-    per_group: int = typer.Option(200, help="samples shown per language x source x split, and excluded per reason"),
+    per_group: int = typer.Option(200, min=1, help="samples shown per language x source x split, and excluded per reason"),
     serve: bool = typer.Option(False, "--serve", help="also serve it on http://127.0.0.1:PORT"),
     port: int = typer.Option(8765),
 ) -> None:

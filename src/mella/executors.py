@@ -38,7 +38,7 @@ class LocalExecutor(LocalPipelineExecutor):
         self._launched = True
         self.save_executor_as_json()
         ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_logging) as pool:
             futures = [pool.submit(self._run_for_rank, rank, n % self.workers) for n, rank in enumerate(ranks)]
             try:
                 for future in as_completed(futures):
@@ -48,6 +48,16 @@ class LocalExecutor(LocalPipelineExecutor):
                 for future in futures:
                     future.cancel()
         return None
+
+
+def _worker_logging() -> None:
+    """Workers log as the parent does: datatrove's progress logs only with --verbose (MELLA_QUIET unset)."""
+    import os
+
+    if os.environ.get("MELLA_QUIET"):
+        from loguru import logger
+
+        logger.disable("datatrove")
 
 
 def executor(pipeline: list, logging_dir: Path, tasks: int = 1, workers: int = 1) -> LocalExecutor:

@@ -70,9 +70,15 @@ def script_counts(text: str) -> dict[str, int]:
     if first in names and tagged.count(first) == len(tagged):  # one script: the common case
         return {} if names[first] == "Zinh" else {names[first]: len(tagged)}
     # code points never seen as letters stay untranslated: they belong to no script we track
-    counts = {names[t]: tagged.count(t) for t in set(tagged) if t in names}
+    counts = {names[t]: tagged.count(t) for t in sorted(set(tagged)) if t in names}
     counts.pop("Zinh", None)
     return counts
+
+
+def top_script(counts: dict[str, int]) -> str:
+    """The script with the most letters; a tie goes to a script other than Latin (``Mnet 에서 Exo``: the
+    Latin letters are usually names in a text of the other script), then by name: never by hash order."""
+    return max(counts, key=lambda s: (counts[s], s != "Latn", s))
 
 
 def dominant_script(text: str) -> tuple[str, float]:
@@ -86,7 +92,7 @@ def dominant_script(text: str) -> tuple[str, float]:
     total = sum(counts.values())
     if "Jpan" in counts and "Hani" in counts:
         counts["Jpan"] += counts.pop("Hani")
-    script = max(counts, key=counts.__getitem__)
+    script = top_script(counts)
     return script, counts[script] / total
 
 

@@ -76,20 +76,26 @@ def open_table(path: str | Path, command: str, needs: tuple[str, ...] = (), need
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"input not found: {path}")
+    crawl_hint = f" It looks like crawl input: run `mella mine {path} --out MINED` first."
     if not path.is_dir():
+        from mella.steps.read import input_kind
+
         raise WrongInput(f"`mella {command}` expects a folder made by mella (train-*.parquet inside), "
-                         f"but {path} is a file")
+                         f"but {path} is a file." + (crawl_hint if input_kind(path) else ""))
     path = records_folder(path)
     shards = shard_files(path)
-    if not shards:
-        hint = ""
-        if any(path.glob("*.warc*")) or any(path.glob("*.htm*")):
-            hint = f" It looks like crawl input: run `mella mine {path} --out MINED` first."
-        raise WrongInput(f"{path} is not a mella record table (no train-*.parquet inside); `mella {command}` "
-                         f"expects the output of {_maker(needs)}.{hint}")
     manifest = {}
     if (path / MANIFEST).is_file():
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    if not shards:
+        if manifest:
+            raise WrongInput(f"{path} holds no records: `mella {(manifest.get('stages') or ['?'])[-1]}` kept none "
+                             f"(the reasons are in {path}/excluded/ and {path}/stats.json)")
+        from mella.steps.read import input_kind
+
+        crawl = any(input_kind(p) for p in path.iterdir() if p.is_file())
+        raise WrongInput(f"{path} is not a mella record table (no train-*.parquet inside); `mella {command}` "
+                         f"expects the output of {_maker(needs)}." + (crawl_hint if crawl else ""))
     schema = pq.read_schema(shards[0])
     columns = [COLUMNS[f.name] if f.name in COLUMNS else unknown_column(f.name, f.type) for f in schema]
     table = Table(path, columns, manifest)

@@ -193,7 +193,7 @@ def test_splits_report_a_language_held_by_one_site(tmp_path):
     folder = make_table(tmp_path / "fetched", metas)
     summary = run_compose(folder, tmp_path / "ds", ComposeConfig())
     entry = summary["splits"]["by_lang"]["cs"]
-    assert entry["test"] == 0 and entry["train"] == 6 and "one site" in entry["warning"]
+    assert entry["test"] == 0 and entry["train"] == 6 and "1 leakage group(s), the largest of 6" in entry["warning"]
 
 
 # -- samples and mixing --------------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def test_splits_report_a_language_held_by_one_site(tmp_path):
 def translated_table(tmp_path, n=20):
     metas = []
     for i in range(n):
-        meta = {"page.title": f"Zprávy dne {i} - Deník", "lid.score": 0.9, "alt.words": 5 + i % 3}
+        meta = {"page.title": f"Karlův most po opravě, den {i} - Deník", "lid.score": 0.9, "alt.words": 5 + i % 3}
         if i % 4 != 3:  # three in four records have a usable translation
             meta |= {"caption.en": EN[i % 4], "mt.text": f"Podrobný popis obrázku číslo {i}.", "mt.lang": "cs",
                      "mt.model": "mt", "mt.qa.script": "Latn", "mt.qa.lid_label": "cs", "mt.qa.length_ratio": 1.0,
@@ -229,12 +229,21 @@ def test_samples_keep_their_provenance_and_use_native_templates(tmp_path):
         assert tag == "cs" and s["template_id"].endswith(f"@v{cs.version}")
         template = cs.by_kind[kind][int(index)]
         if kind == "d_know_title":  # the page title without its site-name part (" - Deník")
-            assert s["instruction"] == template.replace("{title}", f"Zprávy dne {int(s['record_id'][1:])}")
+            assert s["instruction"] == template.replace("{title}", f"Karlův most po opravě, den {int(s['record_id'][1:])}")
         else:
             assert s["instruction"] == template
         assert (kind == "d_ling") == (s["source"] == "d_ling")
         assert s["response"].startswith("Karlův most" if s["source"] == "d_know" else "Podrobný popis")
     assert any(s["template_id"].split("/")[1] == "d_know_title" for s in samples)
+
+
+def test_the_page_title_is_context_only_when_it_is_about_the_picture():
+    from mella.dataset.compose import related
+
+    title = "Až deset let vězení. Trump přikázal úřadům, aby zatýkaly ničitele soch"
+    assert not related("Areál Dolní Vítkovice v Ostravě", title)  # a promo box on the page
+    assert related("Svržená socha objevitele Ameriky Kryštofa Kolumba", title)  # socha ~ soch
+    assert related("서울 남산타워의 야경", "남산타워 개장 50주년") and not related("부산 해운대", "남산타워 개장 50주년")
 
 
 def test_mixing_quota_share_and_seed(tmp_path):

@@ -29,6 +29,25 @@ def headline(title: str) -> str:
     return max(parts, key=len) if parts else ""
 
 
+def _keys(text: str) -> set[str]:
+    """Comparison keys of a text: 4-letter word prefixes (inflection-tolerant) in spaced scripts, letter
+    bigrams where words are long runs (Korean, Thai, CJK)."""
+    import re
+
+    words = re.findall(r"\w+", text.casefold())
+    keys = {w[:4] for w in words if len(w) >= 4 and not w.isdigit()}
+    for w in words:
+        if any(ord(c) > 0x0E00 for c in w):  # Thai, Hangul, CJK...: bigrams of the run
+            keys |= {w[i:i + 2] for i in range(len(w) - 1)}
+    return keys
+
+
+def related(text: str, title: str) -> bool:
+    """Whether the page title is about what the text names (a shared word): a thumbnail of another story
+    on the page (a promo box, a related article) must not get this page's title as its context."""
+    return bool(_keys(text) & _keys(title))
+
+
 @dataclass(frozen=True)
 class Candidate:
     index: int  # the record's position in the table
@@ -100,7 +119,8 @@ def make_sample(c: Candidate, row: dict, templates: Templates, languages: dict[s
     if c.source == "d_know":
         response, script = row["text"], row.get("script")
         title = headline(row.get("page_title") or "")
-        use_title = bool(title) and title != response and unit_float(f"{cfg.seed}:title:{row['id']}") < cfg.title_context
+        use_title = (bool(title) and title != response and related(response, title)
+                     and unit_float(f"{cfg.seed}:title:{row['id']}") < cfg.title_context)
         kind = "d_know_title" if use_title else "d_know"
     else:
         response = row["translation"]

@@ -159,9 +159,10 @@ def _report(rows, split_of, members, counts, targets, split_of_group) -> dict:
                  "test_target": targets["test"][lang], "validation_target": targets["validation"][lang]}
         short = [s for s in ("test", "validation") if got[s] < targets[s][lang]]
         if short:
-            entry["warning"] = (f"{' and '.join(short)} smaller than wanted: {len(groups)} group(s), the largest "
-                                f"holds {largest} of {entry['records']} records (one site or one image); lower "
-                                "the size, add sites, or drop `domain` from split.group_by")
+            entry["warning"] = (f"{' and '.join(short)} smaller than wanted: {entry['records']} records in "
+                                f"{len(groups)} leakage group(s), the largest of {largest}; a group goes whole to "
+                                "one split: lower the size, add sites and images, or drop `domain` from "
+                                "split.group_by")
         by_lang[lang] = entry
     sizes = sorted((len(idx) for idx in members.values()), reverse=True)
     return {"groups": len(members), "largest_groups": sizes[:5],

@@ -45,8 +45,13 @@ def unit_float(text: str) -> float:
 
 
 def parse(text: str, tag: str, origin: str) -> TemplateSet:
-    raw = yaml.safe_load(text) or {}
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"instruction templates {origin}: not valid YAML: {e}") from None
     problems = []
+    if raw.get("lang") not in (None, tag):
+        problems.append(f"its `lang` is {raw.get('lang')!r} but the file is for {tag!r}")
     for kind in KINDS:
         items = raw.get(kind) or []
         if len(set(items)) < MIN_PARAPHRASES:
@@ -63,6 +68,8 @@ class Templates:
 
     def __init__(self, templates_dir: str | Path | None = None):
         self.dir = Path(templates_dir) if templates_dir else None
+        if self.dir is not None and not self.dir.is_dir():
+            raise ValueError(f"templates_dir {self.dir} is not a folder (it holds your <lang>.yaml templates)")
         self._sets: dict[str, TemplateSet] = {}
 
     def get(self, tag: str) -> TemplateSet:

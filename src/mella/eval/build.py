@@ -36,7 +36,9 @@ def from_dataset(dataset: Path, out: Path, per_lang: int | None = None, min_keyw
         local = ds.image_path(s)
         item["image"] = os.path.relpath(local, out.resolve()) if local is not None else s["image_url"]
         bucket.append(item)
-    out.mkdir(parents=True, exist_ok=True)
+    if not by_task:
+        raise ValueError(f"the test split of {dataset} has no samples (see {dataset}/splits.json): compose with a "
+                         "larger split.test_size, or more sites and images per language")
     return [write_task(out, f"{kind}_{lang}", kind, lang, items,
                        f"{'Native text' if kind == 'culture' else 'Translated captions'} of the test split of {dataset}")
             for (kind, lang), items in sorted(by_task.items()) if items]

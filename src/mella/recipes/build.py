@@ -21,7 +21,7 @@ def _resolve(base: Path, path: str | None) -> str | None:
     if path is None:
         return None
     p = Path(path)
-    return os.path.normpath(p if p.is_absolute() else base / p)
+    return os.path.abspath(p if p.is_absolute() else base / p)  # absolute: the job is the same from any cwd
 
 
 def run_build(cfg: BuildConfig, echo=print, base: Path = Path(".")) -> dict:

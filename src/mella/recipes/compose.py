@@ -45,7 +45,11 @@ def _compose(table, rows: list[dict], out: Path, cfg: ComposeConfig, languages, 
     from mella.steps.select import know_reason, ling_reason
     from mella.steps.write import write_rows
 
-    decided = "know_reason" in table.names
+    had = "know_reason" in table.names
+    decided = had and not stale_decisions(table.stages)
+    decided_by = ("mella select" if decided else
+                  "mella compose (the table's decisions predate a later model stage: made again)" if had else
+                  "mella compose")
     for row in rows:
         if not decided:
             meta = meta_of(row)
@@ -54,7 +58,8 @@ def _compose(table, rows: list[dict], out: Path, cfg: ComposeConfig, languages, 
     result = assign_splits(rows, cfg.split)
     for row, split, group in zip(rows, result.split_of, result.group_of):
         row["split"], row["split_group"] = split, group
-    chosen = mix(candidates(rows, cfg.sources), rows, cfg)
+    usable = candidates(rows, cfg.sources)
+    chosen = mix(usable, rows, cfg)
     for tag in sorted({_tag(c, rows, languages) for c in chosen}):
         templates.get(tag)  # a language without templates fails here, before anything is written
     samples = [make_sample(c, rows[c.index], templates, languages, cfg) for c in chosen]
@@ -65,12 +70,21 @@ def _compose(table, rows: list[dict], out: Path, cfg: ComposeConfig, languages, 
     for split in ("train", "validation", "test"):
         write_rows(out / "samples", split, SAMPLE_COLUMNS, [s for s in samples if s["split"] == split],
                    cfg.write.rows_per_file, cfg.write.compression)
-    summary = _summary(rows, samples, result.report, decided)
+    summary = _summary(rows, samples, result.report, decided_by, usable)
     atomic_json(out / "splits.json", result.report)
     atomic_json(out / "stats.json", summary)
     write_manifest(out / "records", "compose", table, len(rows))
     write_manifest(out, "compose", table, len(rows), kind="dataset", samples=len(samples))
     return summary
+
+
+SCORING_STAGES = ("align", "caption", "translate")
+
+
+def stale_decisions(stages: list[str]) -> bool:
+    """Whether a model stage ran after the last decision (its know/ling reasons predate the new scores)."""
+    decided_at = max((i for i, s in enumerate(stages) if s in ("select", "compose")), default=-1)
+    return decided_at >= 0 and any(s in SCORING_STAGES for s in stages[decided_at + 1:])
 
 
 def _tag(c, rows, languages) -> str:
@@ -90,7 +104,13 @@ def _unique_ids(samples: list[dict]) -> None:
             s["sample_id"] = f"{s['sample_id']}~{seen[s['sample_id']] - 1}"
 
 
-def _summary(rows: list[dict], samples: list[dict], split_report: dict, decided: bool) -> dict:
+def _summary(rows: list[dict], samples: list[dict], split_report: dict, decided_by: str, usable: list) -> dict:
+    sampled = {(s["record_id"], s["source"]) for s in samples}
+    not_sampled: dict = {}
+    for c in usable:  # usable but left out by the mix (one sample per image, quota, share)
+        if (rows[c.index]["id"], c.source) not in sampled:
+            by_source = not_sampled.setdefault(c.lang, {})
+            by_source[c.source] = by_source.get(c.source, 0) + 1
     counts: dict = {}
     for s in samples:
         by_source = counts.setdefault(s["lang"], {}).setdefault(s["source"], {})
@@ -103,5 +123,5 @@ def _summary(rows: list[dict], samples: list[dict], split_report: dict, decided:
             by_lang = reasons[source].setdefault(lang, {})
             by_lang[reason] = by_lang.get(reason, 0) + 1
     return {"records": len(rows), "samples": len(samples), "samples_by_lang": counts,
-            "decisions_by_source": reasons, "decided_by": "mella select" if decided else "mella compose",
-            "splits": split_report}
+            "decisions_by_source": reasons, "decided_by": decided_by,
+            "splits": split_report, "not_sampled": not_sampled}

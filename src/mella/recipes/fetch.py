@@ -45,7 +45,7 @@ def _fetch(table, out: Path, cfg: FetchConfig, total: int) -> dict:
     store = ImageStore(store_dir)
     index = None
     if cfg.warc_first and "source_file" in table.names:
-        index = out / "_warc_images.sqlite"
+        index = out / ".warc_images.sqlite"  # hidden: datasets.load_dataset(data_dir=...) skips it
         if not index.exists():
             sources = {row["source_file"] for row in iter_rows(in_dir, ["source_file"]) if row["source_file"]}
             warcs = sorted(Path(s) for s in sources if s.endswith((".warc", ".warc.gz")) and Path(s).is_file())

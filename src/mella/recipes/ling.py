@@ -31,7 +31,10 @@ def run_caption(in_dir: str | Path, out: str | Path, cfg: CaptionConfig) -> dict
     """Records with fetched images -> the same records with ``caption_en`` (or ``caption_error``)."""
     from mella.steps.caption import Captioner
 
+    from mella.eval.backends import REGISTRY, preflight
+
     table = open_table(in_dir, "caption", needs=("sha256",), needs_store=True)
+    preflight(cfg.backend, cfg.model, cfg.base_url, tuple(REGISTRY))
     kwargs = _backend_kwargs(cfg)
     store = _store(table)
     return map_table(table, Path(out), lambda: [Captioner(cfg.backend, kwargs, store, cfg.batch_size)],
@@ -43,7 +46,11 @@ def run_translate(in_dir: str | Path, out: str | Path, cfg: TranslateConfig) -> 
     from mella.languages import build_table, resolve_langs
     from mella.steps.translate import Translator
 
+    from mella.eval.backends import preflight
+    from mella.ling.backends import TRANSLATORS
+
     table = open_table(in_dir, "translate", needs=("caption_en",))
+    preflight(cfg.backend, cfg.model, cfg.base_url, tuple(TRANSLATORS))
     languages = build_table(cfg.languages)
     if cfg.targets:
         resolve_langs(cfg.targets, languages)  # an unknown target fails here, before any work
@@ -59,7 +66,10 @@ def run_align(in_dir: str | Path, out: str | Path, cfg: AlignConfig) -> dict:
     """Records with fetched images -> the same records with ``align_score`` (native text vs image)."""
     from mella.steps.align import AlignmentScorer
 
+    from mella.eval.backends import check_local_model
+
     table = open_table(in_dir, "align", needs=("sha256",), needs_store=True)
+    check_local_model(cfg.model)
     store = _store(table)
     return map_table(table, Path(out), lambda: [AlignmentScorer(cfg.model, store, cfg.batch_size)],
                      step_columns("align"), cfg, "align")

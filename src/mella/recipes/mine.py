@@ -104,7 +104,8 @@ def _mine(files: list[Path], out: Path, cfg: MineConfig, languages: dict) -> dic
     from mella.table import write_manifest
 
     summary = summarise(out)
-    atomic_json(out / "stats.json", summary)
     write_manifest(out, "mine", None, summary["kept_total"], langs=list(languages))
+    summary["langs"] = list(languages)
+    atomic_json(out / "stats.json", summary)
     write_card(out, summary, languages, [str(f) for f in files])
     return summary

@@ -33,7 +33,9 @@ def thumbnail(path: Path | None, size: int = 160) -> str | None:
 
 
 def _item(kind: str, row: dict, thumb: str | None, **extra) -> dict:
-    return {"kind": kind, "lang": row.get("lang") or "und", "thumb": thumb, "image_url": row.get("image_url"),
+    # a record dropped before language ID is shown under its page's language, as the counts are
+    lang = row.get("lang") or ((row.get("page_lang") or "").split("-")[0].lower() or "und")
+    return {"kind": kind, "lang": lang, "thumb": thumb, "image_url": row.get("image_url"),
             "page_url": row.get("page_url"), **extra}
 
 
@@ -84,6 +86,8 @@ def write_browser(dataset: str | Path, out: str | Path | None = None, per_group:
     ds = open_dataset(dataset, "browse")
     items = collect(ds, per_group)
     path = Path(out) if out else ds.path / "browse.html"
+    if path.is_dir():
+        path = path / "browse.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(render(items, ds.path.name), encoding="utf-8")
@@ -161,7 +165,8 @@ function render() {
     if (item.instruction) { const q = el('div', 'instr', item.instruction); q.dir = 'auto'; body.append(q); }
     const t = el('div', 'text', item.text || ''); t.dir = 'auto'; body.append(t);
     if (item.native) { const n = el('div', 'instr', 'native: ' + item.native); n.dir = 'auto'; body.append(n); }
-    const scores = Object.entries(item.scores || {}).map(([k, v]) => k + ' ' + (typeof v === 'number' ? v.toFixed(2) : v));
+    const scores = Object.entries(item.scores || {}).map(([k, v]) => k + ' ' +
+      (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : v));
     if (scores.length) body.append(el('div', 'meta', scores.join(' · ')));
     if (item.page_url) { const a = el('a', 'meta', readable(item.page_url)); a.href = item.page_url; a.target = '_blank';
       a.rel = 'noopener noreferrer'; body.append(a); }

@@ -78,9 +78,10 @@ def _stage_stats(dataset: Path) -> dict[str, dict]:
 
 def funnel(stats: dict[str, dict], dataset_stats: dict) -> dict[str, list[tuple[str, int, dict]]]:
     """Per language: (step, records after it, drop reasons at it) from mining to samples."""
-    langs = sorted(set(dataset_stats.get("samples_by_lang", {}))
-                   | set(stats.get("mine", {}).get("kept_by_lang", {}))
-                   | set(dataset_stats.get("decisions_by_source", {}).get("d_know", {})))
+    mine = stats.get("mine", {})
+    langs = sorted(set(dataset_stats.get("samples_by_lang", {})) | set(mine.get("kept_by_lang", {}))
+                   | set(dataset_stats.get("decisions_by_source", {}).get("d_know", {}))
+                   | {lang for lang in mine.get("dropped_by_lang", {}) if lang in mine.get("langs", ())})
     out: dict[str, list] = {}
     for lang in langs:
         rows = []
@@ -88,7 +89,8 @@ def funnel(stats: dict[str, dict], dataset_stats: dict) -> dict[str, list[tuple[
         if mine:
             kept = mine.get("kept_by_lang", {}).get(lang, 0)
             reasons = mine.get("dropped_by_lang", {}).get(lang, {})
-            rows.append(("alt-texts found (language identified)", kept + sum(reasons.values()), {}))
+            rows.append(("texts found (by identified language, or the page's before identification)",
+                         kept + sum(reasons.values()), {}))
             rows.append(("kept by mining", kept, reasons))
         fetch = stats.get("fetch")
         if fetch:
@@ -100,10 +102,12 @@ def funnel(stats: dict[str, dict], dataset_stats: dict) -> dict[str, list[tuple[
             if usable or reasons:
                 rows.append((label, usable, reasons))
         samples = dataset_stats.get("samples_by_lang", {}).get(lang, {})
+        left_out = dataset_stats.get("not_sampled", {}).get(lang, {})
         for source in ("d_know", "d_ling"):
             n = sum(samples.get(source, {}).values())
-            if n:
-                rows.append((f"{source} samples (all splits, after mixing)", n, {}))
+            if n or left_out.get(source):
+                mixing = {"mixing (one sample per image, quota, share)": left_out[source]} if left_out.get(source) else {}
+                rows.append((f"{source} samples (all splits, after mixing)", n, mixing))
         out[lang] = rows
     return out
 
@@ -230,8 +234,9 @@ def render_dataset_card(ds, stats: dict, dstats: dict, samples: list[dict], plot
         "license: other", "task_categories:", "- image-to-text", "- visual-question-answering",
         f"size_categories:\n- {size}", "tags:", "- mella", "- d_know", "- d_ling", "- multilingual",
         "configs:", "- config_name: default", "  data_files:"]
-    for split in SPLITS:
-        lines += [f"  - split: {split}", f"    path: samples/{split}-*.parquet"]
+    for split in SPLITS:  # only splits that have samples: datasets cannot load an empty one
+        if any((ds.path / "samples").glob(f"{split}-*.parquet")):
+            lines += [f"  - split: {split}", f"    path: samples/{split}-*.parquet"]
     lines += ["---", "", "# A MELLA dataset (made by mella)", "",
               "Instruction samples that teach a multimodal LLM both halves of a language, after the MELLA method "
               "(arXiv 2508.05502): **D_know** pairs images with the alt-text and captions native speakers wrote "
@@ -253,7 +258,8 @@ def render_dataset_card(ds, stats: dict, dstats: dict, samples: list[dict], plot
               "Records that share what `group_by` names (`image`: the same image; `near_image`: pHash within "
               f"{split_report.get('phash_distance')} bits; `domain`: the same web site) form one group, and a group "
               f"is in one split only. Grouped by: {', '.join(split_report.get('group_by', []))}. "
-              f"{split_report.get('groups', 0)} groups; largest: {split_report.get('largest_groups', [])}.", "",
+              f"{split_report.get('groups', 0)} groups; the largest hold "
+              f"{', '.join(map(str, split_report.get('largest_groups', [])))} records.", "",
               "| language | records | groups | largest group | train | validation | test | note |",
               "|---|---:|---:|---:|---:|---:|---:|---|"]
     for lang, e in split_report.get("by_lang", {}).items():

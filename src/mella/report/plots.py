@@ -81,7 +81,7 @@ def pass_rates(rates: dict[str, dict[str, float]], title: str, path: Path) -> st
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of translations passing")
     ax.set_title(title)
-    ax.legend(fontsize=7, ncol=min(4, len(langs)))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return _save(fig, path)
 
 

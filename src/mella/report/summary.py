@@ -47,5 +47,5 @@ def samples_table(summary: dict) -> str:
         if "warning" in entry:
             lines.append(f"warning ({lang}): {entry['warning']}")
     lines.append(f"total: {summary['samples']} samples from {summary['records']} records, "
-                 f"{summary['splits']['groups']} leakage groups")
+                 f"{summary['splits']['groups']} leakage groups; decisions by {summary.get('decided_by', '?')}")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from mella.steps.base import Filter
 
 from mella.languages import Language
 from mella.resources import word_list
-from mella.scripts import script_counts
+from mella.scripts import script_counts, top_script
 
 CHAR_SCRIPTS = frozenset({"Thai", "Hang", "Arab", "Hani", "Jpan", "Laoo", "Khmr", "Mymr", "Tibt"})
 _IMG_EXT = r"(?:jpe?g|png|gif|webp|bmp|svg|tiff?|avif|heic|jfif|ico)"
@@ -136,7 +136,7 @@ class AltQualityAnnotator(PipelineStep):
         norm = normalise(text)
         counts = script_counts(text)
         letters = sum(counts.values())
-        script = max(counts, key=counts.__getitem__) if counts else "Zyyy"
+        script = top_script(counts) if counts else "Zyyy"
         non_space = len(text) - text.count(" ")
         if norm in tracker_alts:
             flags.append("tracker_alt")

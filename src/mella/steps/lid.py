@@ -48,7 +48,7 @@ class LanguageAnnotator(CountingStep):
         meta["lid.label"] = result.label
         lang, score, evidence = self.decide(result, meta)
         meta["lid.lang"] = lang
-        meta["lid.score"] = score
+        meta["lid.score"] = min(1.0, score)  # fastText probabilities (and sums of them) can pass 1.0 by 1e-4
         meta["lid.evidence"] = evidence
         self.counts[f"script_{result.script}"] += 1
 

@@ -46,7 +46,13 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and input_kind(p))
+            if (path / "table.json").is_file():
+                raise ValueError(f"{path} is a mella output folder, not a crawl: `mella mine` reads WARC, HTML and "
+                                 "pair-table files; give this folder to the next stage (e.g. `mella fetch`)")
+            found = sorted(p for p in path.rglob("*") if p.is_file() and input_kind(p))
+            if not found:
+                raise ValueError(f"{path} holds no readable input (looked for {', '.join(WARC_SUFFIXES + HTML_SUFFIXES + PAIR_SUFFIXES)})")
+            files += found
         elif path.is_file():
             if input_kind(path) is None:
                 raise ValueError(f"{path}: not a WARC/ARC, HTML or parquet/jsonl file (by its name)")

@@ -208,7 +208,7 @@ def write_rows(folder: str | Path, prefix: str, columns: list[Column], rows: lis
                rows_per_file: int = 200_000, compression: str = "zstd", metadata: dict | None = None) -> list[Path]:
     """Rows (dicts by column name) to ``{folder}/{prefix}-{part:05d}.parquet``, each file written under a
     hidden name and renamed when complete; stale parts of an earlier run with the same prefix are removed.
-    At least one file is written (an empty split is an empty file, so readers see its schema)."""
+    No rows, no file (``datasets`` cannot load a Parquet file of zero rows)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -218,7 +218,7 @@ def write_rows(folder: str | Path, prefix: str, columns: list[Column], rows: lis
         stale.unlink()
     schema = pa.schema([(c.name, arrow_type(c)) for c in columns], metadata=metadata)
     written = []
-    for part, start in enumerate(range(0, max(1, len(rows)), rows_per_file)):
+    for part, start in enumerate(range(0, len(rows), rows_per_file)):
         chunk = rows[start:start + rows_per_file]
         arrays = [to_arrow([r.get(c.name) for r in chunk], c.type, c.arrow) for c in columns]
         final = folder / f"{prefix}-{part:05d}.parquet"
