@@ -216,3 +216,23 @@ def test_a_language_added_by_config_is_mined(tmp_path):
                                                       "cctlds": ["sk"]}})
     summary = run_mine([warc], tmp_path / "out", cfg)
     assert summary["kept_by_lang"] == {"sk": 1}
+
+
+def test_a_pair_tables_own_columns_are_carried(tmp_path):
+    import pyarrow as pa
+
+    rows_ = [{"image_url": f"https://vi.wikipedia.org/img/{n}.jpg", "caption": f"Chùa Một Cột ở Hà Nội, ảnh số {n}",
+              "page_url": "https://vi.wikipedia.org/wiki/Ch%C3%B9a_M%E1%BB%99t_C%E1%BB%99t", "license": "CC BY-SA",
+              "score": 0.5 + n, "meta": {"k": n}} for n in range(3)]
+    jsonl = tmp_path / "pairs.jsonl"
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_), encoding="utf-8")
+    parquet = tmp_path / "pairs.parquet"
+    pq.write_table(pa.Table.from_pylist([{k: v for k, v in r.items() if k != "meta"} | {"rank": n}
+                                         for n, r in enumerate(rows_)]), parquet)
+    run_mine([jsonl], tmp_path / "a", MineConfig(langs=["vi"], dedup={"near": False}))
+    kept = rows(tmp_path / "a")
+    assert [r["license"] for r in kept] == ["CC BY-SA"] * 3 and kept[1]["score"] == "1.5"
+    assert json.loads(kept[2]["meta"]) == {"k": 2}
+    run_mine([parquet], tmp_path / "b", MineConfig(langs=["vi"], dedup={"near": False}))
+    kept = rows(tmp_path / "b")
+    assert [r["rank"] for r in kept] == [0, 1, 2] and kept[0]["score"] == 0.5  # parquet columns keep their type

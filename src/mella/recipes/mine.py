@@ -22,10 +22,11 @@ from mella.schema import MINED_COLUMNS, with_reason
 KEPT_PREFIX = "train"
 
 
-def _writer(folder: Path, cfg: MineConfig, prefix: str, excluded: bool = False):
+def _writer(folder: Path, cfg: MineConfig, prefix: str, excluded: bool = False, carried: list | None = None):
     from mella.steps.write import ParquetShardWriter
 
-    return ParquetShardWriter(folder, with_reason(MINED_COLUMNS) if excluded else MINED_COLUMNS, prefix=prefix,
+    columns = MINED_COLUMNS + (carried or [])
+    return ParquetShardWriter(folder, with_reason(columns) if excluded else columns, prefix=prefix,
                               rows_per_file=cfg.write.rows_per_file, batch_rows=cfg.write.batch_rows,
                               compression=cfg.write.compression, excluded=excluded)
 
@@ -45,7 +46,8 @@ def _near_dedup(cfg: MineConfig, sink) -> list:
                           exclusion_writer=sink)] if d.near else []
 
 
-def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exact_dedup: bool = True) -> list:
+def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exact_dedup: bool = True,
+                 carried: list | None = None) -> list:
     """Reader -> extraction -> alt-text signals -> junk filter -> [exact dedup] -> language ID ->
     language and length filters. Cheap checks run first so that the classifier sees fewer records."""
     from mella.steps.alt_quality import AltLengthFilter, AltQualityAnnotator, AltQualityFilter
@@ -55,7 +57,8 @@ def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exac
 
     x, q = cfg.extract, cfg.quality
     return [
-        InputReader(files, cfg.read.max_page_bytes, tuple(cfg.read.allowed_status), exclusion_writer=sink),
+        InputReader(files, cfg.read.max_page_bytes, tuple(cfg.read.allowed_status), exclusion_writer=sink,
+                    carried=carried),
         AltTextExtractor(x.max_alt_chars, x.max_images_per_page, x.context_chars, x.context_levels,
                          x.pixel_max_side, exclusion_writer=sink, max_depth=x.max_depth,
                          max_page_seconds=x.max_page_seconds),
@@ -82,22 +85,31 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
 
 
 def _mine(files: list[Path], out: Path, cfg: MineConfig, languages: dict) -> dict:
+    from mella.steps.read import pair_table_columns
+
     excluded_dir = out / "excluded"
     workers = max(1, cfg.workers)
+    carried = pair_table_columns(files)  # a pair table's own columns go through as they are
+
+    def writer(folder, prefix, excluded=False):
+        return _writer(folder, cfg, prefix, excluded, carried)
+
     if len(files) == 1 or workers == 1:
-        sink = _writer(excluded_dir, cfg, "excluded", excluded=True)
-        pipeline = mining_steps(files, cfg, sink, languages) + _near_dedup(cfg, sink) + [_writer(out, cfg, KEPT_PREFIX)]
+        sink = writer(excluded_dir, "excluded", excluded=True)
+        pipeline = (mining_steps(files, cfg, sink, languages, carried=carried) + _near_dedup(cfg, sink)
+                    + [writer(out, KEPT_PREFIX)])
         run_all(executor(pipeline, out / "logs" / "mine"))
     else:
         stage1 = out / "_stage1"
-        sink = _writer(excluded_dir, cfg, "excluded-s1", excluded=True)
-        steps1 = mining_steps(files, cfg, sink, languages, exact_dedup=False) + [_writer(stage1, cfg, "stage1")]
+        sink = writer(excluded_dir, "excluded-s1", excluded=True)
+        steps1 = (mining_steps(files, cfg, sink, languages, exact_dedup=False, carried=carried)
+                  + [writer(stage1, "stage1")])
         run_all(executor(steps1, out / "logs" / "stage1", tasks=len(files), workers=workers))
         from mella.steps.staged import StagedParquetReader
 
-        sink2 = _writer(excluded_dir, cfg, "excluded-dedup", excluded=True)
+        sink2 = writer(excluded_dir, "excluded-dedup", excluded=True)
         steps2 = ([StagedParquetReader(stage1, "stage1")] + _exact_dedup(cfg, sink2) + _near_dedup(cfg, sink2)
-                  + [_writer(out, cfg, KEPT_PREFIX)])
+                  + [writer(out, KEPT_PREFIX)])
         run_all(executor(steps2, out / "logs" / "stage2"))
         shutil.rmtree(stage1, ignore_errors=True)
     from mella.report.card import write_card

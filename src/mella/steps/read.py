@@ -29,6 +29,43 @@ IMAGE_KEYS = ("image_url", "url", "img_url", "image")
 PAGE_KEYS = ("page_url", "page", "source_url")
 
 
+READER_KEYS = frozenset(TEXT_KEYS + IMAGE_KEYS + PAGE_KEYS + ("id", "lang", "language", "text_kind"))
+
+
+def pair_table_columns(files: list[Path], sample_rows: int = 200) -> list:
+    """The columns of the pair tables among ``files`` that the reader does not interpret, to be carried
+    through mining as they are: Parquet with their own type; JSON Lines as strings (from the keys of the
+    first ``sample_rows`` rows; objects and lists JSON-encoded). Names mella uses itself are not carried."""
+    from mella.schema import COLUMNS, Column, unknown_column
+
+    found: dict[str, Column] = {}
+    for path in files:
+        if input_kind(path) != "pairs":
+            continue
+        if path.name.lower().endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            try:
+                fields = list(pq.read_schema(path))
+            except Exception:  # noqa: BLE001 - an unreadable file is reported by the reader
+                continue
+            for f in fields:
+                if f.name not in READER_KEYS and f.name not in COLUMNS and f.name not in found:
+                    found[f.name] = unknown_column(f.name, f.type)
+            continue
+        try:
+            for index, row in _iter_table(path, 1 << 20):
+                if index >= sample_rows:
+                    break
+                if isinstance(row, dict):
+                    for key in row:
+                        if key not in READER_KEYS and key not in COLUMNS and key not in found:
+                            found[key] = Column(key, "string", f"extra.{key}", "(input)", "carried through unchanged")
+        except (OSError, EOFError):
+            continue
+    return list(found.values())
+
+
 def input_kind(path: Path) -> str | None:
     name = path.name.lower()
     if name.endswith(WARC_SUFFIXES):
@@ -80,9 +117,11 @@ class InputReader(DroppingStep):
     name = "📥 mella input"
 
     def __init__(self, files: list[str | Path], max_page_bytes: int = 8_000_000,
-                 allowed_status: tuple[int, ...] = (200, 203), exclusion_writer=None):
+                 allowed_status: tuple[int, ...] = (200, 203), exclusion_writer=None, carried: list | None = None):
+        """``carried``: pair-table columns to keep as they are (``pair_table_columns``)."""
         super().__init__(exclusion_writer)
         self.files = [str(f) for f in files]
+        self.carried = [(c.name, c.key, c.type == "string") for c in carried or []]
         self.max_page_bytes = max_page_bytes
         self.allowed_status = tuple(allowed_status)
         self._url_maps: dict[Path, dict[str, str]] = {}
@@ -242,6 +281,9 @@ class InputReader(DroppingStep):
                         "text.kind": str(row.get("text_kind") or TEXT_KINDS.get(text_key, "caption"))}
                 if row.get("lang") or row.get("language"):
                     meta["page.lang"] = str(row.get("lang") or row.get("language"))[:20]
+                for name, key, as_text in self.carried:
+                    if name in row:
+                        meta[key] = _as_text(row[name]) if as_text else row[name]
                 own = row.get("id")
                 doc_id = f"{file_key}:{own if own not in (None, '') else index}"
                 if doc_id in seen:
@@ -271,6 +313,12 @@ def _first(row: dict, keys: tuple[str, ...]):
 
 def _str(value) -> str | None:
     return None if value is None else str(value)
+
+
+def _as_text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
 
 
 def _iter_table(path: Path, max_line_bytes: int):
