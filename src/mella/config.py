@@ -187,6 +187,7 @@ class TranslateConfig(_Strict):
     backoff: Ratio = 1.0
     concurrency: Pos = 8
     targets: list[str] = Field(default_factory=list)  # empty: each record's own language
+    max_source_chars: Pos = 5000  # a longer caption is not sent (mt_source_too_long): a runaway caption
     languages: dict[str, dict[str, Any]] = Field(default_factory=dict)
     similarity: bool = True
     qa: QAConfig = Field(default_factory=QAConfig)  # the summary's QA counts use these (select decides)

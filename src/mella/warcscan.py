@@ -62,8 +62,11 @@ def next_record_start(data, after: int, gz: bool) -> int | None:
             return pos
 
 
-def iter_records(fh, record_types, on_event: Callable[[Event], None], parse_http: bool = True) -> Iterator:
-    """Yields ``(record, payload)`` for every readable record of an open WARC file (plain or gzip)."""
+def iter_records(fh, record_types, on_event: Callable[[Event], None], parse_http: bool = True,
+                 max_payload: int = 64 << 20) -> Iterator:
+    """Yields ``(record, payload)`` for every readable record of an open WARC file (plain or gzip);
+    ``payload`` is None for a record larger than ``max_payload`` (read no further: a video in a crawl
+    must not be held in memory)."""
     from fastwarc.warc import ArchiveIterator
 
     gz = _is_gzip(fh)
@@ -80,7 +83,7 @@ def iter_records(fh, record_types, on_event: Callable[[Event], None], parse_http
                     on_event(pending)
                     pending = None
                 last = record.stream_pos
-                payload = record.reader.read()
+                payload = record.reader.read(max_payload + 1)
                 cut = embedded_record(payload)
                 if cut >= 0:
                     on_event(Event("length_mismatch", last, f"record at {last} holds another record's header "
@@ -88,7 +91,7 @@ def iter_records(fh, record_types, on_event: Callable[[Event], None], parse_http
                     yield record, payload[:cut]
                     failure = "length_mismatch"
                     break
-                yield record, payload
+                yield record, payload if len(payload) <= max_payload else None
         except (OSError, ValueError, EOFError) as e:
             failure = f"{type(e).__name__}: {e}"
         if failure is None:

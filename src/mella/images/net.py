@@ -187,6 +187,10 @@ class SafeFetcher:
                 location = headers.get("location")
                 if not location:
                     raise FetchError("bad_redirect", f"{status} without Location")
+                try:  # http.client reads headers as latin-1; servers send UTF-8 paths raw
+                    location = location.encode("latin-1").decode("utf-8")
+                except (UnicodeEncodeError, UnicodeDecodeError):
+                    pass
                 url = urljoin(url, location)
                 continue
             if status != 200:
@@ -204,15 +208,16 @@ class SafeFetcher:
             conn = (_PinnedHTTPSConnection(host, ip, port, self.timeout, self._ssl)
                     if scheme == "https" else _PinnedHTTPConnection(host, ip, port, self.timeout))
             expired = threading.Event()
+            opened: list = []  # the socket, kept here: http.client drops conn.sock once a response will close
 
             def abort() -> None:  # the whole request's deadline: unblock whatever read is waiting
                 expired.set()
-                sock = conn.sock
-                if sock is not None:
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
+                for sock in opened or [conn.sock]:
+                    if sock is not None:
+                        try:
+                            sock.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
 
             watchdog = threading.Timer(self.deadline, abort)
             watchdog.daemon = True
@@ -220,6 +225,7 @@ class SafeFetcher:
             try:
                 conn.request("GET", path, headers={"User-Agent": self.user_agent, "Accept": "image/*,*/*;q=0.5",
                                                    "Host": host_header})
+                opened.append(conn.sock)
                 resp = conn.getresponse()
                 headers = {k.lower(): v for k, v in resp.getheaders()}
                 if resp.status != 200:

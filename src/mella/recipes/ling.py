@@ -57,7 +57,8 @@ def run_translate(in_dir: str | Path, out: str | Path, cfg: TranslateConfig) -> 
     kwargs = _backend_kwargs(cfg)
 
     def steps():
-        return [Translator(cfg.backend, kwargs, languages, cfg.targets or None, cfg.batch_size, cfg.similarity)]
+        return [Translator(cfg.backend, kwargs, languages, cfg.targets or None, cfg.batch_size, cfg.similarity,
+                           cfg.max_source_chars)]
 
     return map_table(table, Path(out), steps, step_columns("translate"), cfg, "translate")
 

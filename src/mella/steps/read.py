@@ -184,7 +184,8 @@ class InputReader(DroppingStep):
                 if _is_arc(fh):
                     self._file_error(path, "arc_format_unsupported", "ARC (pre-WARC) file", rank, 0)
                     return
-                for index, (record, payload) in enumerate(iter_records(fh, wanted, on_event)):
+                records = iter_records(fh, wanted, on_event, max_payload=self.max_page_bytes * 4)
+                for index, (record, payload) in enumerate(records):
                     doc = self._warc_record(record, payload, path, index, rank)
                     if doc is not None:
                         yield doc
@@ -221,7 +222,7 @@ class InputReader(DroppingStep):
         meta = {"page.url": url, "page.date": headers.get("WARC-Date"), "source.file": str(path),
                 "source.offset": record.stream_pos}
         doc_id = headers.get("WARC-Record-ID") or f"{path.name}#{index}"
-        if record.content_length > self.max_page_bytes * 4:
+        if payload is None:  # more than max_page_bytes * 4 (compressed) bytes: not read
             self.drop(Document(text="", id=doc_id, metadata=meta), "page_too_large", rank)
             return None
         body = payload

@@ -22,8 +22,10 @@ class Translator(CountingStep):
     name = "🌍 translate"
 
     def __init__(self, backend: str, backend_kwargs: dict, languages: dict[str, Language],
-                 targets: list[str] | None = None, batch_size: int = 16, similarity: bool = True):
+                 targets: list[str] | None = None, batch_size: int = 16, similarity: bool = True,
+                 max_source_chars: int = 5000):
         super().__init__()
+        self.max_source_chars = max_source_chars
         self.backend, self.backend_kwargs, self.languages = backend, backend_kwargs, languages
         self.targets, self.batch_size, self.similarity = targets, batch_size, similarity
 
@@ -40,6 +42,8 @@ class Translator(CountingStep):
                     self._fail(copy, "no_target_language", f"{lang!r} is not in the language table")
                 elif not meta.get("caption.en"):
                     self._fail(copy, "no_caption", meta.get("caption.error") or "")
+                elif len(meta["caption.en"]) > self.max_source_chars:
+                    self._fail(copy, "source_too_long", f"{len(meta['caption.en'])} > {self.max_source_chars} chars")
                 else:
                     yield copy, True
                     continue
