@@ -67,8 +67,8 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from mella.eval.backends import Request
-    from mella.eval.backends.hf import TransformersGenerator
+    from mella.models import Request
+    from mella.models.vlm import TransformersGenerator
 
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = build(args.preset, Path(tmp) / "model")

@@ -12,7 +12,8 @@ CHAT_TEMPLATE = (
 )
 
 
-def train_tokenizer(texts: list[str], vocab_size: int = 500, extra_special: list[str] = ()):
+def train_tokenizer(texts: list[str], vocab_size: int = 500, extra_special: list[str] = (),
+                    image_token: str = "<image>"):
     """A byte-level BPE trained on the fly (multilingual enough for any input)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -25,7 +26,7 @@ def train_tokenizer(texts: list[str], vocab_size: int = 500, extra_special: list
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(texts, trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-                                   unk_token="<unk>", extra_special_tokens={"image_token": "<image>"})
+                                   unk_token="<unk>", extra_special_tokens={"image_token": image_token})
     fast.chat_template = CHAT_TEMPLATE
     return fast
 

@@ -489,11 +489,13 @@ def eval_run(
 ) -> None:
     """Generate outputs for tasks with a model; saves raw outputs per task."""
     from mella.eval.runner import run_tasks
+    from mella.models import REGISTRY, preflight
 
     kwargs = {"model": model, "max_new_tokens": max_new_tokens}
     if backend == "openai":
         kwargs["base_url"] = base_url
     with _job_errors():
+        preflight(backend, model, base_url, tuple(REGISTRY))
         summary = run_tasks(task, out, backend, batch_size=batch_size, use_cache=not no_cache,
                             log=typer.echo, **kwargs)
     failed = sum(s["errors"] for s in summary.values())

@@ -140,7 +140,8 @@ def test_translate_with_a_tiny_random_seq2seq_model(tmp_path, data_dir, tiny_mt)
 
 
 def test_unknown_language_code_is_a_named_failure(tmp_path, tiny_mt):
-    from mella.ling.backends import TranslationError, get_translator
+    from mella.models import get_translator
+    from mella.models.translators import TranslationError
 
     translator = get_translator("transformers", model=str(tiny_mt), max_new_tokens=4)
     with pytest.raises(TranslationError) as e:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mella.eval.backends import GenerationError, Request
+from mella.models import GenerationError, Request
 from mella.eval.report import build_report
 from mella.eval.runner import run_tasks
 from mella.eval.tasks import write_task
@@ -36,7 +36,7 @@ def task(tmp_path, data_dir):
 def test_generator_batches_and_names_bad_images(model_dir, tmp_path):
     from PIL import Image
 
-    from mella.eval.backends import get_generator
+    from mella.models import get_generator
 
     Image.new("RGB", (50, 40), (255, 0, 0)).save(tmp_path / "a.png")
     gen = get_generator("transformers", model=str(model_dir), max_new_tokens=6)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mella.eval.backends import GenerationError, Request, generate_safely
+from mella.models import GenerationError, Request, generate_safely
 
 
 class OOMAbove2:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from mella.cache import ContentCache, content_key
-from mella.eval.backends import Request, generate_safely, get_generator
+from mella.models import Request, generate_safely, get_generator
 from mella.eval.tasks import Task, load_task
 
 

@@ -16,9 +16,10 @@ LOCK_NAME = ".mella.lock"
 
 @contextmanager
 def open_output(out: Path, inputs: list[str] | None = None, config: dict | None = None):
-    """An output folder for one run: created and checked writable, locked against a second run (a lock left
-    by a dead process is free again: the kernel drops it with the process), and tied to its job (a rerun
-    of the same job resumes; another job is refused once the folder holds work)."""
+    """An output folder for one run: created and checked writable, locked against a second run (a POSIX
+    record lock: the kernel drops it with the process that holds it, and forked helpers, such as
+    datatrove's manager process, do not inherit it), and tied to its job (a rerun of the same job
+    resumes; another job is refused once the folder holds work)."""
     import fcntl
 
     out = Path(out)
@@ -31,7 +32,7 @@ def open_output(out: Path, inputs: list[str] | None = None, config: dict | None 
         raise ValueError(f"cannot write to --out {out}: {e.strerror or e}; choose a writable folder") from None
     try:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             fh.seek(0)
             holder = fh.read().strip() or "another process"

@@ -31,7 +31,7 @@ def run_caption(in_dir: str | Path, out: str | Path, cfg: CaptionConfig) -> dict
     """Records with fetched images -> the same records with ``caption_en`` (or ``caption_error``)."""
     from mella.steps.caption import Captioner
 
-    from mella.eval.backends import REGISTRY, preflight
+    from mella.models import REGISTRY, preflight
 
     table = open_table(in_dir, "caption", needs=("sha256",), needs_store=True)
     preflight(cfg.backend, cfg.model, cfg.base_url, tuple(REGISTRY))
@@ -46,8 +46,7 @@ def run_translate(in_dir: str | Path, out: str | Path, cfg: TranslateConfig) -> 
     from mella.languages import build_table, resolve_langs
     from mella.steps.translate import Translator
 
-    from mella.eval.backends import preflight
-    from mella.ling.backends import TRANSLATORS
+    from mella.models import TRANSLATORS, preflight
 
     table = open_table(in_dir, "translate", needs=("caption_en",))
     preflight(cfg.backend, cfg.model, cfg.base_url, tuple(TRANSLATORS))
@@ -67,7 +66,7 @@ def run_align(in_dir: str | Path, out: str | Path, cfg: AlignConfig) -> dict:
     """Records with fetched images -> the same records with ``align_score`` (native text vs image)."""
     from mella.steps.align import AlignmentScorer
 
-    from mella.eval.backends import check_local_model
+    from mella.models import check_local_model
 
     table = open_table(in_dir, "align", needs=("sha256",), needs_store=True)
     check_local_model(cfg.model)

@@ -22,7 +22,7 @@ class AlignmentScorer(CountingStep):
         self.model, self.store, self.batch_size = model, store, batch_size
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        from mella.ling.align import DualEncoderAligner
+        from mella.models.dual_encoder import DualEncoderAligner
 
         aligner = DualEncoderAligner(self.model)
         cache = ContentCache("alignment")

@@ -7,8 +7,8 @@ import base64
 from datatrove.data import Document, DocumentsPipeline
 
 from mella.cache import ContentCache, content_key
-from mella.eval.backends import GenerationError, Request, generate_safely, get_generator
-from mella.ling.backends import caption_prompt
+from mella.ling.prompts import caption_prompt
+from mella.models import GenerationError, Request, generate_safely, get_generator
 from mella.images.store import ImageStore
 from mella.steps.base import CountingStep, batches, error_text
 

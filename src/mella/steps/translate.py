@@ -7,7 +7,8 @@ from datatrove.data import Document, DocumentsPipeline
 
 from mella.cache import ContentCache, content_key
 from mella.languages import Language
-from mella.ling.backends import TranslationError, get_translator
+from mella.models import get_translator
+from mella.models.translators import TranslationError
 from mella.ling.qa import qa_scores, semantic_similarity
 from mella.steps.base import CountingStep, error_text
 

@@ -1,23 +1,14 @@
-"""Translators chosen by name (lazy): ``transformers`` seq2seq MT (NLLB-200, M2M100, MADLAD-400) and
-``openai`` (an LLM on any OpenAI-compatible server, with the prompt in data/prompts/translate.yaml).
-Captioners are the evaluation generators (mella.eval.backends) with the caption prompt."""
+"""Translators: ``transformers`` seq2seq MT (NLLB-200, M2M100, MADLAD-400) and ``openai`` (an LLM on any
+OpenAI-compatible server, with the prompt in data/prompts/translate.yaml)."""
 
 from __future__ import annotations
 
-import importlib
 from functools import cache
 
-import yaml
-
 from mella.errors import NamedError
-from mella.eval.backends import GenerationError
-from mella.eval.backends.openai_compat import chat_completion
-from mella.resources import data_text
-
-TRANSLATORS = {
-    "transformers": "mella.ling.backends:Seq2SeqTranslator",
-    "openai": "mella.ling.backends:LLMTranslator",
-}
+from mella.ling.prompts import translate_prompt
+from mella.models import GenerationError
+from mella.models.openai_compat import chat_completion
 
 
 class TranslationError(NamedError):
@@ -25,21 +16,11 @@ class TranslationError(NamedError):
 
 
 @cache
-def translate_prompt() -> dict:
-    return yaml.safe_load(data_text("prompts/translate.yaml"))
+def load_seq2seq(model: str, device: str):
+    """(tokenizer, model) of a seq2seq MT model, loaded once per process."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-
-@cache
-def caption_prompt() -> tuple[int, str]:
-    raw = yaml.safe_load(data_text("prompts/caption.yaml"))
-    return int(raw["version"]), raw["prompt"]
-
-
-def get_translator(name: str, **kwargs):
-    if name not in TRANSLATORS:
-        raise ValueError(f"unknown translator {name!r}; known: {sorted(TRANSLATORS)}")
-    module, _, cls = TRANSLATORS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)(**kwargs)
+    return AutoTokenizer.from_pretrained(model), AutoModelForSeq2SeqLM.from_pretrained(model).to(device).eval()
 
 
 class Seq2SeqTranslator:
@@ -49,16 +30,14 @@ class Seq2SeqTranslator:
     name = "transformers"
 
     def __init__(self, model: str, max_new_tokens: int = 400, num_beams: int = 1, device: str | None = None,
-                 src_code: str = "eng_Latn", **_):
+                 src_code: str = "eng_Latn"):
         try:
             import torch
-            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
         except ImportError:
             raise ImportError("the transformers translator needs: pip install 'mella[models]'") from None
         self.model_name, self.max_new_tokens, self.num_beams, self.src_code = str(model), max_new_tokens, num_beams, src_code
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(model).to(self.device).eval()
+        self.tokenizer, self.model = load_seq2seq(str(model), self.device)
 
     def params(self) -> dict:
         return {"model": self.model_name, "max_new_tokens": self.max_new_tokens, "num_beams": self.num_beams}
@@ -87,7 +66,7 @@ class LLMTranslator:
     name = "openai"
 
     def __init__(self, model: str, base_url: str = "http://127.0.0.1:8000/v1", max_new_tokens: int = 600,
-                 timeout: float = 120.0, retries: int = 3, backoff: float = 1.0, concurrency: int = 8, **_):
+                 timeout: float = 120.0, retries: int = 3, backoff: float = 1.0, concurrency: int = 8):
         self.model, self.base_url, self.max_new_tokens = model, base_url.rstrip("/"), max_new_tokens
         self.timeout, self.retries, self.backoff, self.concurrency = timeout, retries, backoff, concurrency
 

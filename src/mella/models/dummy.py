@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mella.eval.backends import Request
+from mella.models import Request
 
 DUMMY_PREFIX = "[dummy backend output, not a model]"
 
@@ -13,7 +13,7 @@ class DummyGenerator:
     name = "dummy"
     is_dummy = True
 
-    def __init__(self, model: str = "dummy", **_):
+    def __init__(self, model: str = "dummy", max_new_tokens: int = 256):
         self.model = model
 
     def params(self) -> dict:

@@ -13,7 +13,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mella.eval.backends import GenerationError, Request
+from mella.models import GenerationError, Request
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
@@ -67,7 +67,7 @@ class OpenAICompatGenerator:
 
     def __init__(self, model: str, base_url: str = "http://127.0.0.1:8000/v1", api_key: str | None = None,
                  max_new_tokens: int = 256, temperature: float = 0.0, timeout: float = 120.0, retries: int = 3,
-                 concurrency: int = 8, backoff: float = 1.0, **_):
+                 concurrency: int = 8, backoff: float = 1.0):
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY", "")

@@ -1,16 +1,31 @@
-"""Generation backends, chosen by name; imported only when used (``import mella`` never imports torch)."""
+"""The model layer: every model mella runs, chosen by name from small registries with lazy imports
+(``import mella`` never imports torch), used by caption, translate, align, eval and train.
+
+- generators (image + prompt -> text): ``openai`` (any OpenAI-compatible server), ``transformers`` (a
+  local vision-language model, a hub id in the cache, or a trained run = base + adapter), ``dummy`` (tests)
+- translators (English -> target language): ``transformers`` (NLLB/M2M100/MADLAD), ``openai`` (an LLM)
+- the dual encoder for alignment (``dual_encoder.DualEncoderAligner``)
+
+A backend takes exactly its options: a misspelt or foreign option is an error that lists the real ones.
+Local models load once per process (``vlm.load_vlm`` and the translators cache them).
+"""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 
 from mella.errors import NamedError
 
 REGISTRY = {
-    "openai": "mella.eval.backends.openai_compat:OpenAICompatGenerator",
-    "transformers": "mella.eval.backends.hf:TransformersGenerator",
-    "dummy": "mella.eval.backends.dummy:DummyGenerator",
+    "openai": "mella.models.openai_compat:OpenAICompatGenerator",
+    "transformers": "mella.models.vlm:TransformersGenerator",
+    "dummy": "mella.models.dummy:DummyGenerator",
+}
+TRANSLATORS = {
+    "transformers": "mella.models.translators:Seq2SeqTranslator",
+    "openai": "mella.models.translators:LLMTranslator",
 }
 
 
@@ -27,12 +42,27 @@ class GenerationError(NamedError):
     """A request that failed after retries; ``kind`` names the failure (timeout, http_503, ...)."""
 
 
+def build(registry: dict[str, str], what: str, name: str, **kwargs):
+    """Instantiates ``name`` from ``registry``; an unknown name or option is a ValueError naming the known."""
+    if name not in registry:
+        raise ValueError(f"unknown {what} {name!r}; known: {', '.join(sorted(registry))}")
+    module, _, attr = registry[name].partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    accepted = [p for p in inspect.signature(cls).parameters if p != "self"]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ValueError(f"the {name} {what} has no option {', '.join(unknown)}; its options: {', '.join(accepted)}")
+    return cls(**kwargs)
+
+
 def get_generator(name: str, **kwargs):
-    """Instantiate the backend ``name``; an unknown name lists the known ones."""
-    if name not in REGISTRY:
-        raise ValueError(f"unknown backend {name!r}; known: {sorted(REGISTRY)}")
-    module, _, cls = REGISTRY[name].partition(":")
-    return getattr(importlib.import_module(module), cls)(**kwargs)
+    """The generation backend ``name`` (openai, transformers, dummy)."""
+    return build(REGISTRY, "backend", name, **kwargs)
+
+
+def get_translator(name: str, **kwargs):
+    """The translator ``name`` (transformers, openai)."""
+    return build(TRANSLATORS, "translator", name, **kwargs)
 
 
 def generate_safely(generator, requests: list[Request]) -> list:
@@ -80,8 +110,8 @@ def check_local_model(model: str) -> None:
         raise ValueError("no model given (--model: a local model folder, or a hub id in the local cache)")
     path = Path(model)
     if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ValueError(f"{model} is a folder without config.json: not a Hugging Face model folder")
+        if not (path / "config.json").is_file() and not (path / "run.json").is_file():
+            raise ValueError(f"{model} is a folder without config.json (nor a `mella train` run.json): not a model")
         return
     if path.exists() or model.startswith((".", "/")) or model.count("/") != 1:
         raise ValueError(f"model {model!r} not found: give a model folder or a hub id like org/name")

@@ -10,7 +10,7 @@ import io
 class DualEncoderAligner:
     name = "transformers"
 
-    def __init__(self, model: str, device: str | None = None, max_text_tokens: int = 64, **_):
+    def __init__(self, model: str, device: str | None = None, max_text_tokens: int = 64):
         try:
             import torch
             from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
