@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from pydantic import ValidationError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="mella: native-language culture + language data for multimodal LLMs (MELLA).")
@@ -411,6 +412,69 @@ def build(
         result = run_build(cfg, echo=typer.echo, base=config.parent if config else Path("."))
     if result.get("empty"):
         raise typer.Exit(EXIT_EMPTY)
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., "--data", "-d", help="a mella export (parquet, llava, sharegpt, swift) or a composed dataset"),
+    out: Path = typer.Option(..., "--out", "-o", help="run folder (rerun the same command to resume)"),
+    preset: Optional[str] = typer.Option(None, help="a backbone preset (mella/data/presets): qwen2-vl-2b, llava-1.5-7b..."),
+    model: Optional[str] = typer.Option(None, help="base model: a hub id in the local cache or a model folder"),
+    method: Optional[str] = typer.Option(None, help="lora (default) | qlora (CUDA + bitsandbytes) | full"),
+    max_steps: Optional[int] = typer.Option(None, help="stop after this many optimizer steps"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML (preset < YAML < flags)"),
+    set_: list[str] = typer.Option([], "--set", help="e.g. --set learning_rate=5e-5 --set lora.r=32"),
+) -> None:
+    """Supervised fine-tuning (LoRA / QLoRA / full) of a vision-language model on mella samples."""
+    from mella.train.config import load_train_config
+
+    overrides = {"preset": preset, "model": model, "method": method, "max_steps": max_steps}
+    with _job_errors():
+        try:
+            cfg = load_train_config(config, overrides, set_)
+        except ValidationError as e:
+            from mella.train.config import TrainConfig
+
+            raise ValueError(f"bad configuration: {config_problems(e, TrainConfig)}") from None
+        if not cfg.model:
+            raise ValueError("no base model: give --model, --preset, or `model:` in the YAML")
+        from mella.train.data import load_examples
+        from mella.train.sft import run_train
+
+        examples = load_examples(data, tuple(cfg.splits), tuple(cfg.sources))
+        held = load_examples(data, (cfg.eval_split,), tuple(cfg.sources)) if cfg.eval_split else []
+        info = run_train(cfg, examples, out, str(Path(data).resolve()), held, log=typer.echo)
+    typer.echo(f"trained: {info['global_step']} steps, final train loss {info['train_loss']:.4f} on {info['samples']} "
+               f"samples   run: {out}/ (adapter, run.json, log.jsonl, loss.png)")
+    typer.echo(f"evaluate it: mella eval run --backend transformers --model {out} --task TASK.yaml --out RUN")
+
+
+experiment_app = typer.Typer(no_args_is_help=True, help="Experiments: the MELLA ablation (d_know vs d_ling vs both).")
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("ablate")
+def experiment_ablate(
+    config: Path = typer.Argument(..., help="the ablation YAML (dataset, out, train: {preset or model}, variants...)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default: `out:` in the YAML)"),
+    set_: list[str] = typer.Option([], "--set", help="e.g. --set train.max_steps=200 --set budget_per_lang=500"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Train d_know, d_ling and both at an equal sample budget per language, evaluate them and the base model
+    on the test split, and report culture and language per variant (resumable)."""
+    from mella.train.ablate import AblateConfig, load_ablate_config
+
+    _quiet_logs(verbose)
+    with _job_errors():
+        try:
+            cfg = load_ablate_config(config, {"out": str(out.resolve()) if out else None}, set_)
+        except ValidationError as e:
+            raise ValueError(f"bad configuration: {config_problems(e, AblateConfig)}") from None
+        from mella.train.ablate import run_ablation
+
+        result = run_ablation(cfg, echo=typer.echo)
+    typer.echo("\nstages: " + ", ".join(f"{s['stage']} ({s['status']})" for s in result["stages"]))
+    typer.echo(f"report: {result['report']['html']}  {result['report']['markdown']}  {result['report']['png']}")
 
 
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: culture (keywords) x language (METEOR, BLEU, ...).")

@@ -86,6 +86,20 @@ def _set_path(tree: dict, dotted: str, value: Any) -> None:
 def load_config(model: type[BaseModel], yaml_path: Path | None = None, overrides: dict[str, Any] | None = None,
                 sets: list[str] | None = None) -> BaseModel:
     """Build ``model`` from defaults, then a YAML file, then CLI overrides and ``key.path=value`` strings."""
+    return model.model_validate(config_tree(yaml_path, overrides, sets))
+
+
+def merged(base: dict, over: dict) -> dict:
+    """``over`` laid over ``base``, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def config_tree(yaml_path: Path | None = None, overrides: dict[str, Any] | None = None,
+                sets: list[str] | None = None) -> dict[str, Any]:
+    """The YAML file's mapping with the CLI overrides and ``key.path=value`` strings laid over it."""
     import yaml
 
     tree: dict[str, Any] = {}
@@ -112,7 +126,7 @@ def load_config(model: type[BaseModel], yaml_path: Path | None = None, overrides
         except yaml.YAMLError:
             value = raw
         _set_path(tree, dotted.strip(), value)
-    return model.model_validate(tree)
+    return tree
 
 
 class FetchConfig(_Strict):

@@ -89,6 +89,38 @@ def load_vlm(ref: str | Path, device: str | None = None, dtype: str = "auto", ca
     return processor, model
 
 
+def unload_all() -> None:
+    """Forget the loaded models (and free their memory): one model at a time when several are evaluated."""
+    import gc
+
+    _LOADED.clear()
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+
+
+def fingerprint(ref: str | Path) -> str | None:
+    """For a trained run, a hash of its adapter (or weights) files: cached generations of an earlier run in
+    the same folder are not taken for this one's. None for other references (their path names them)."""
+    import hashlib
+
+    what = resolve(ref)
+    folder = what["adapter"] or (what["model"] if (Path(ref) / RUN_FILE).is_file() else None)
+    if folder is None:
+        return None
+    h = hashlib.sha256()
+    for f in sorted(Path(folder).glob("*.safetensors")):
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:16]
+
+
 class TransformersGenerator:
     name = "transformers"
     is_dummy = False
@@ -102,7 +134,9 @@ class TransformersGenerator:
         self.processor, self.model = load_vlm(model, self.device, dtype)
 
     def params(self) -> dict:
-        return {"model": self.model_name, "max_new_tokens": self.max_new_tokens, "do_sample": False}
+        params = {"model": self.model_name, "max_new_tokens": self.max_new_tokens, "do_sample": False}
+        weights = fingerprint(self.model_name)
+        return params | ({"weights": weights} if weights else {})
 
     def generate(self, batch: list[Request]) -> list[str | GenerationError]:
         import torch

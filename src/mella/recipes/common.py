@@ -50,9 +50,12 @@ def open_output(out: Path, inputs: list[str] | None = None, config: dict | None 
 
 
 def has_work(out: Path) -> bool:
-    """Whether a folder holds the output of finished work (shards or task completion markers)."""
-    return any(out.glob("train-*.parquet")) or any((out / "logs").glob("*/completions/*")) or any(
-        (out / "samples").glob("*.parquet"))
+    """Whether a folder holds the output of finished work: shards, task completion markers, samples, a
+    training run or checkpoint, an experiment's results."""
+    return (any(out.glob("train-*.parquet")) or any((out / "logs").glob("*/completions/*"))
+            or any((out / "samples").glob("*.parquet")) or (out / "run.json").is_file()
+            or any((out / "checkpoints").glob("checkpoint-*")) or (out / "ablation.json").is_file()
+            or any((out / "runs").glob("*/run.json")))
 
 
 def check_same_job(out: Path, inputs: list[str], config: dict) -> None:
