@@ -76,12 +76,12 @@ def trainable_model(cfg: TrainConfig, device: str):
     return processor, get_peft_model(model, peft_cfg)
 
 
-def _callback(log_path: Path):
+def _callback(log_path: Path, echo):
     from transformers import TrainerCallback
 
     class JsonlLog(TrainerCallback):
-        """Every log line (loss, learning rate...) appended as it comes; on resume, lines after the
-        checkpoint's step are dropped (they are about to be made again)."""
+        """Every log line (loss, learning rate...) appended as it comes, and a short line on the terminal;
+        on resume, lines after the checkpoint's step are dropped (they are about to be made again)."""
 
         def on_train_begin(self, args, state, control, **kwargs):
             if log_path.is_file():
@@ -90,8 +90,12 @@ def _callback(log_path: Path):
                 log_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
         def on_log(self, args, state, control, logs=None, **kwargs):
+            logs = logs or {}
             with open(log_path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"step": state.global_step, **(logs or {})}) + "\n")
+                fh.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+            shown = [f"{k} {logs[k]:.4g}" for k in ("loss", "eval_loss", "learning_rate") if k in logs]
+            if shown:
+                echo(f"  step {state.global_step}/{state.max_steps}: " + ", ".join(shown))
 
     return JsonlLog()
 
@@ -119,7 +123,7 @@ def run_train(cfg: TrainConfig, examples: list[Example], out: str | Path, data_r
         atomic_json(out / "data_manifest.json", manifest(examples, data_ref))
         device = "cuda" if torch.cuda.is_available() else "cpu"
         processor, model = trainable_model(cfg, device)
-        trainer = _trainer(cfg, model, processor, examples, eval_examples, out, device)
+        trainer = _trainer(cfg, model, processor, examples, eval_examples, out, device, log)
         resume = last_checkpoint(out / "checkpoints")
         if resume:
             log(f"resuming from {resume}")
@@ -133,8 +137,9 @@ def run_train(cfg: TrainConfig, examples: list[Example], out: str | Path, data_r
         return info
 
 
-def _trainer(cfg: TrainConfig, model, processor, examples, eval_examples, out: Path, device: str):
+def _trainer(cfg: TrainConfig, model, processor, examples, eval_examples, out: Path, device: str, log=print):
     import torch
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import SFTConfig, SFTTrainer
 
     from mella.train.collate import VLMCollator
@@ -153,9 +158,12 @@ def _trainer(cfg: TrainConfig, model, processor, examples, eval_examples, out: P
         bf16=bf16, fp16=False, use_cpu=device != "cuda", gradient_checkpointing=cfg.gradient_checkpointing,
         max_length=None, dataloader_num_workers=0, disable_tqdm=True)
     collator = VLMCollator(processor, cfg.max_length, cfg.image_max_pixels, cfg.image_min_pixels)
-    return SFTTrainer(model=model, args=args, data_collator=collator, train_dataset=as_dataset(examples),
-                      eval_dataset=as_dataset(eval_examples) if has_eval else None, processing_class=processor,
-                      callbacks=[_callback(out / "log.jsonl")])
+    trainer = SFTTrainer(model=model, args=args, data_collator=collator, train_dataset=as_dataset(examples),
+                         eval_dataset=as_dataset(eval_examples) if has_eval else None, processing_class=processor,
+                         callbacks=[_callback(out / "log.jsonl", log)])
+    for noisy in (PrinterCallback, ProgressCallback):  # the log file and our one line per log step say it
+        trainer.remove_callback(noisy)
+    return trainer
 
 
 def _save(cfg: TrainConfig, model, processor, out: Path) -> dict:
