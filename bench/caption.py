@@ -9,7 +9,6 @@ Usage: python bench/caption.py [--preset small] [--images 16] [--batch 8] [--new
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import tempfile
 import time

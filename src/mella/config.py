@@ -33,10 +33,11 @@ class ExtractConfig(_Strict):
     pixel_max_side: NonNeg = 2  # width or height attribute <= this: tracking pixel
     max_depth: Pos = 5000  # element nesting (estimated before parsing) above this: html_too_deep
     max_page_seconds: Seconds = 10.0  # extraction time per page; past it the page's other images: page_time_limit
+    placeholder_texts: Pos = 3  # one image URL under this many different texts on a page: placeholder_image
 
 
 class LidConfig(_Strict):
-    top_k: Pos = 10
+    top_k: Pos = 20
     min_score: Share = 0.5  # default threshold on the chosen language's probability
     min_score_by_lang: dict[str, float] = Field(default_factory=dict)
 
@@ -45,6 +46,8 @@ class QualityConfig(_Strict):
     min_letter_share: Share = 0.5  # letters / non-space characters; below: mostly_non_letters
     max_page_repeats: Pos = 2  # same alt on more images of one page than this: page_repeated_alt
     min_hash_token_chars: Pos = 10  # a single token this long mixing digits and letters: hash_alt
+    gallery_max: Pos = 12  # a text repeated on up to this many distinct photos of a page is a gallery caption
+    drop_headlines: bool = False  # drop teaser headlines (alt_headline) instead of keeping them flagged
 
 
 class DedupConfig(_Strict):
@@ -56,6 +59,7 @@ class DedupConfig(_Strict):
     capacity: Pos = 1_000_000  # records per task before the Bloom filters' false-positive rate exceeds fp_rate
     fp_rate: Annotated[float, Field(gt=0, lt=1)] = 1e-6
     seed: int = 1
+    near_min_chars: NonNeg = 30  # shorter texts (normalised) are only exact-deduplicated (names, labels)
 
 
 class WriteConfig(_Strict):

@@ -23,7 +23,8 @@ class Language(BaseModel):
     cctlds: list[str] = Field(default_factory=list)
     length_unit: str = "words"  # "words" | "chars"
     min_len: int = 3
-    max_len: int = 80
+    max_len: int = 120
+    name_min_len: int = 2  # a name (mella.names) on a page in this language is kept from this length
     mt_code: str | None = None
     segmenter: str = "unicode"
 

@@ -98,3 +98,9 @@ def dominant_script(text: str) -> tuple[str, float]:
 
 def letter_count(text: str) -> int:
     return sum(script_counts(text).values())
+
+
+def script_of(char: str) -> str | None:
+    """The script of one character (None for digits, punctuation, symbols, spaces)."""
+    tag = _mapping()[ord(char)]
+    return _tags()[tag] if tag else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from mella.resources import word_list
 
@@ -175,3 +175,44 @@ def url_key(url: str) -> str:
     path = quote(unquote(parts.path or "/"), safe="/:@!$&'()*+,;=-._~")
     query = quote(unquote(parts.query), safe="=&/:@!$'()*+,;-._~?") if parts.query else ""
     return f"{host}{':' + str(port) if port else ''}{path}{'?' + query if query else ''}"
+
+
+@cache
+def _image_url_patterns() -> dict:
+    import yaml
+
+    from mella.resources import data_text
+
+    raw = yaml.safe_load(data_text("image_url_patterns.yaml"))
+    return {kind: {part: (tuple(v) if part == "phrases" else frozenset(v)) for part, v in rules.items()}
+            for kind, rules in raw.items()}
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def image_url_kind(url: str | None) -> str | None:
+    """``logo``, ``icon``, ``placeholder`` when the image URL's path says so (``data/image_url_patterns.yaml``),
+    else None."""
+    if not url:
+        return None
+    path = urlsplit(url).path if "://" in url else url.partition("?")[0]
+    path = unquote(path).lower()
+    directory, _, filename = path.rpartition("/")
+    stem = filename.rsplit(".", 1)[0]
+    dir_tokens = set(_TOKEN.findall(directory))
+    file_tokens = _TOKEN.findall(stem)
+    # file-name entries: the first or last token, or any token of a short name
+    file_set = set(file_tokens) if len(file_tokens) <= 3 else {file_tokens[0], file_tokens[-1]}
+    rules = _image_url_patterns()
+    for kind in ("placeholder", "logo", "icon"):
+        r = rules.get(kind, {})
+        if r.get("anywhere") and (dir_tokens | file_set) & r["anywhere"]:
+            return kind
+        if r.get("directory") and dir_tokens & r["directory"]:
+            return kind
+        if r.get("file") and file_set & r["file"]:
+            return kind
+        if r.get("phrases") and any(p in " ".join(file_tokens) for p in r["phrases"]):
+            return kind
+    return None

@@ -18,7 +18,6 @@ from mella.recipes.compose import run_compose
 from mella.recipes.export import run_export
 from mella.recipes.ling import run_align, run_caption, run_select, run_translate
 from mella.schema import COLUMNS, REGISTRY, step_columns
-from mella.table import WrongInput
 
 EN = ["A red tram crosses a stone bridge over a river at dawn.",
       "Two people sit at a wooden table with bowls of soup and bread.",
@@ -328,7 +327,7 @@ def test_parquet_export_loads_with_datasets_and_decodes_images(tmp_path, dataset
     from PIL import Image
 
     run_export(dataset, tmp_path / "pq", "parquet")
-    ds = datasets.load_dataset("parquet", data_dir=str(tmp_path / "pq"))
+    ds = datasets.load_dataset("parquet", data_dir=str(tmp_path / "pq"), cache_dir=str(tmp_path / "hf-cache"))
     assert set(ds) == {"train", "validation", "test"}
     assert isinstance(ds["train"].features["image"], datasets.Image)
     assert isinstance(ds["train"][0]["image"], Image.Image) and ds["train"][0]["source"] in ("d_know", "d_ling")

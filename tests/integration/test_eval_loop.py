@@ -41,7 +41,7 @@ def test_build_writes_tasks_with_items(tasks):
     assert names == ["culture_ar", "culture_ko", "multi30k_cs", "wit_language_ar", "wit_language_vi"]
     culture = load_task([p for p in tasks if p.stem == "culture_ko"][0])
     items = culture.items()
-    assert culture.kind == "culture" and culture.prompt.startswith("이 이미지") and len(items) == 4  # half of 9
+    assert culture.kind == "culture" and culture.prompt.startswith("이 이미지") and len(items) == 5  # half of 11
     assert all(i["keywords"] and i["image"].startswith("https://") for i in items)
     m30k = load_task([p for p in tasks if p.stem == "multi30k_cs"][0])
     assert m30k.items()[0]["reference"].startswith("Muž v oranžovém klobouku")
@@ -55,7 +55,7 @@ def test_dummy_run_resumes_and_is_labelled(tmp_path, tasks):
     again = run_tasks(tasks, run, "dummy", batch_size=2, log=lambda *_: None)
     assert all(s["generated"] == 0 for s in again.values())  # nothing redone
     lines = (run / "culture_ko.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 4  # no duplicates after the rerun
+    assert len(lines) == 5  # no duplicates after the rerun
     assert json.loads((run / "run.json").read_text())["dummy"] is True
     with pytest.raises(ValueError, match="unknown backend"):
         run_tasks(tasks, run, "nope")

@@ -215,7 +215,7 @@ def test_images_are_stored_once_by_content_and_every_column_is_carried(tmp_path,
     manifest = json.loads((out / "table.json").read_text())
     assert manifest["stages"] == ["mine", "fetch"] and manifest["rows"] == 2
     datasets = pytest.importorskip("datasets")
-    ds = datasets.load_dataset("parquet", data_dir=str(out))["train"]
+    ds = datasets.load_dataset("parquet", data_dir=str(out), cache_dir=str(out.parent / "hf-cache"))["train"]
     assert ds.num_rows == 2 and set(ds["image_status"]) == {"ok"}
 
 

@@ -102,24 +102,19 @@ def keyword_accuracy(hyps: list[str], keyword_lists: list[list[str]], lang: str)
 
 
 def in_language(text: str, lang: str) -> bool:
-    """Is ``text`` in the target language and script? ``lang`` may name a script: ``sr-Latn``."""
-    from mella.languages import default_table
+    """Is ``text`` in the target language and script? ``lang`` may name a script: ``sr-Latn``. The same
+    identifier as mining and translation QA (``mella.lid.identify_as``), with the asked-for language as
+    its prior."""
+    from mella.languages import Language, default_table
+    from mella.lid import identify_as
 
     code, _, want_script = lang.partition("-")
     target = default_table().get(code)
-    result = _lid()(text)
-    scripts = [want_script] if want_script else (target.scripts if target else [])
-    if scripts and result.script not in scripts:
-        return False
-    accepted = set(target.lid_labels + target.confusable.get(result.script, [])) if target else {code}
-    return result.label in accepted
+    if target is None:  # a language outside the table: its lid.176 label, any script
+        from mella.scripts import dominant_script
 
-
-@cache
-def _lid():
-    from mella.lid import ScriptRestrictedLid
-
-    return ScriptRestrictedLid()
+        target = Language(code=code, name=code, scripts=[dominant_script(text)[0]], lid_labels=[code])
+    return identify_as(text, target, want_script or None)[0]
 
 
 def lang_fidelity(hyps: list[str], lang: str) -> float:

@@ -27,7 +27,7 @@ def _kiwi():
     try:
         from kiwipiepy import Kiwi
     except ImportError:
-        raise MissingDependency("Korean tokenization needs kiwipiepy: pip install 'mella[eval]'") from None
+        raise MissingDependency("Korean tokenization needs kiwipiepy: pip install kiwipiepy") from None
     return Kiwi()
 
 

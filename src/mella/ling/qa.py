@@ -4,7 +4,6 @@ elsewhere (TranslationQAFilter), so they can be re-tuned without re-translating.
 from __future__ import annotations
 
 import re
-from functools import cache
 
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _LATIN_NAME = re.compile(r"\b[A-Z][A-Za-z]+(?:[ -][A-Z][A-Za-z]+)*\b")
@@ -80,17 +79,19 @@ def repetition(text: str, n: int = 3) -> float:
     return 1 - len(set(grams)) / len(grams)
 
 
-@cache
-def _lid():
-    from mella.lid import ScriptRestrictedLid
-
-    return ScriptRestrictedLid()
-
-
 def language_check(target: str, lang: str) -> tuple[str, str, float]:
-    """(script, lid label, its score) of the translation, for the language/script checks."""
-    result = _lid()(target)
-    return result.script, result.label, result.score
+    """(script, lid label, its score) of the translation, for the language/script checks: the identifier
+    of mining and evaluation (``mella.lid``), with the target language as its prior."""
+    from mella.languages import default_table
+    from mella.lid import identifier, identify_as
+
+    code = lang.split("-")[0]
+    table = default_table()
+    if code not in table:
+        d = identifier()(target)
+        return d.script, d.label, d.score
+    _, d = identify_as(target, table[code], lang.partition("-")[2] or None)
+    return d.script, d.label, d.score
 
 
 def semantic_similarity(sources: list[str], targets: list[str]) -> list[float]:

@@ -43,15 +43,17 @@ def _near_dedup(cfg: MineConfig, sink) -> list:
 
     d = cfg.dedup
     return [NearDupFilter(d.shingle_chars, d.bands, d.rows, d.capacity, d.fp_rate, d.seed,
-                          exclusion_writer=sink)] if d.near else []
+                          exclusion_writer=sink, min_chars=d.near_min_chars)] if d.near else []
 
 
 def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exact_dedup: bool = True,
                  carried: list | None = None) -> list:
-    """Reader -> extraction -> alt-text signals -> junk filter -> [exact dedup] -> language ID ->
-    language and length filters. Cheap checks run first so that the classifier sees fewer records."""
+    """Reader -> extraction -> credits split off -> alt-text signals -> junk filter -> language ID ->
+    language and length filters -> [exact dedup]. Cheap checks run first so that the classifier sees fewer
+    records; dedup last, so that single- and multi-worker runs give every record the same reason."""
     from mella.steps.alt_quality import AltLengthFilter, AltQualityAnnotator, AltQualityFilter
     from mella.steps.alt_text import AltTextExtractor
+    from mella.steps.credits import CreditSplitter
     from mella.steps.lid import LanguageAnnotator, LanguageFilter
     from mella.steps.read import InputReader
 
@@ -61,13 +63,17 @@ def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exac
                     carried=carried),
         AltTextExtractor(x.max_alt_chars, x.max_images_per_page, x.context_chars, x.context_levels,
                          x.pixel_max_side, exclusion_writer=sink, max_depth=x.max_depth,
-                         max_page_seconds=x.max_page_seconds),
+                         max_page_seconds=x.max_page_seconds, placeholder_texts=x.placeholder_texts),
+        CreditSplitter(exclusion_writer=sink),
         AltQualityAnnotator(languages, q.min_hash_token_chars),
-        AltQualityFilter(q.min_letter_share, q.max_page_repeats, exclusion_writer=sink),
-        *(_exact_dedup(cfg, sink) if exact_dedup else []),
+        AltQualityFilter(q.min_letter_share, q.max_page_repeats, exclusion_writer=sink, gallery_max=q.gallery_max,
+                         drop_headlines=q.drop_headlines),
         LanguageAnnotator(languages, cfg.lid.top_k),
         LanguageFilter(languages, cfg.lid.min_score, cfg.lid.min_score_by_lang, exclusion_writer=sink),
         AltLengthFilter(languages, exclusion_writer=sink),
+        # after every per-record decision, as in stage 2 of a multi-worker run: a record gets the same
+        # drop reason whatever the number of workers
+        *(_exact_dedup(cfg, sink) if exact_dedup else []),
     ]
 
 

@@ -32,7 +32,9 @@ MEMO_SIZE = 65_536  # distinct alt-texts whose text-only signals are remembered 
 
 # the order in which the filter reports the first failing check
 REASONS = ("tracker_alt", "url_alt", "filename_alt", "hash_alt", "mojibake", "mostly_non_letters", "generic_alt",
-           "alt_is_page_title", "alt_is_site_name", "page_repeated_alt")
+           "alt_is_page_title", "site_slogan", "page_repeated_alt", "headline")
+# flags of an alt that says nothing about the picture: a caption next to it takes its place
+REPLACEABLE = frozenset({"tracker_alt", "url_alt", "filename_alt", "hash_alt", "generic_alt", "mostly_non_letters"})
 
 
 def normalise(text: str) -> str:
@@ -109,14 +111,26 @@ class AltQualityAnnotator(PipelineStep):
                 self.annotate(doc, generic, tracker_alts)
             yield doc
 
-    def annotate(self, doc: Document, generic: GenericMatcher, tracker_alts: set[str]) -> None:
-        text, meta = doc.text, doc.metadata
+    def signals(self, text: str, generic: GenericMatcher, tracker_alts: set[str]) -> tuple:
         signals = self._memo.get(text)
         if signals is None:
             signals = self.text_signals(text, generic, tracker_alts)
             if len(self._memo) >= MEMO_SIZE:
                 self._memo.clear()
             self._memo[text] = signals
+        return signals
+
+    def annotate(self, doc: Document, generic: GenericMatcher, tracker_alts: set[str]) -> None:
+        meta = doc.metadata
+        signals = self.signals(doc.text, generic, tracker_alts)
+        caption = meta.get("img.figcaption")
+        if caption and meta.get("text.kind") == "alt" and (REPLACEABLE & set(signals[5]) or not signals[0]):
+            # the alt says nothing about the picture ("foto", a file name); its caption does
+            meta["alt.attr"] = doc.text
+            meta["text.kind"] = "figcaption"
+            meta["alt.headline"] = False
+            doc.text = caption
+            signals = self.signals(doc.text, generic, tracker_alts)
         norm, script, letters, words, share, text_flags = signals
         meta["lid.script"] = script
         meta["alt.letters"] = letters
@@ -126,8 +140,8 @@ class AltQualityAnnotator(PipelineStep):
         title, site_names = self._page_names(meta.get("page.title"), meta.get("page.site_name"))
         if title and norm == title:
             flags.append("alt_is_page_title")
-        elif norm and norm in site_names:
-            flags.append("alt_is_site_name")
+        elif norm and (norm in site_names or norm == normalise(meta.get("page.description") or "")):
+            flags.append("site_slogan")
         meta["alt.flags"] = ",".join(flags) or None
 
     def text_signals(self, text: str, generic: GenericMatcher, tracker_alts: set[str]) -> tuple:
@@ -192,18 +206,28 @@ class AltQualityFilter(Filter):
 
     name = "🧹 alt-text quality"
 
-    def __init__(self, min_letter_share: float = 0.5, max_page_repeats: int = 2, exclusion_writer=None):
+    def __init__(self, min_letter_share: float = 0.5, max_page_repeats: int = 2, exclusion_writer=None,
+                 gallery_max: int = 12, drop_headlines: bool = False):
         super().__init__(exclusion_writer)
         self.min_letter_share = min_letter_share
         self.max_page_repeats = max_page_repeats
+        self.gallery_max = gallery_max
+        self.drop_headlines = drop_headlines
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         meta = doc.metadata
         flags = set((meta.get("alt.flags") or "").split(","))
         if (meta.get("alt.letter_share") or 0.0) < self.min_letter_share:
             flags.add("mostly_non_letters")
-        if (meta.get("alt.page_count") or 1) > self.max_page_repeats:
-            flags.add("page_repeated_alt")
+        repeats = meta.get("alt.page_count") or 1
+        if repeats > self.max_page_repeats:
+            # one text on several distinct photos is a gallery's caption (one subject photographed several
+            # times); on one picture repeated, or on more photos than a gallery has, it is a template
+            gallery = meta.get("alt.gallery") or 0
+            if not (max(2, repeats - 1) <= gallery <= self.gallery_max):
+                flags.add("page_repeated_alt")
+        if self.drop_headlines and meta.get("alt.headline"):
+            flags.add("headline")
         for reason in REASONS:
             if reason in flags:
                 return False, reason
@@ -212,7 +236,10 @@ class AltQualityFilter(Filter):
 
 class AltLengthFilter(Filter):
     """too_short / too_long against the identified language's bounds, in its unit (characters for
-    Thai, Korean, Arabic; words elsewhere). Runs after LanguageFilter."""
+    Thai, Korean, Arabic; words elsewhere). Runs after LanguageFilter.
+
+    A name (``alt.name``: "Павел Вовк", "보힌의 위치") on a page in the same language (``lid.prior``) is
+    kept from the language's ``name_min_len``: a named person, place or dish is a whole description."""
 
     name = "📏 alt-text length"
 
@@ -222,12 +249,18 @@ class AltLengthFilter(Filter):
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         meta = doc.metadata
-        lang = self.languages.get(meta.get("lid.lang") or "")
+        code = meta.get("lid.lang") or ""
+        lang = self.languages.get(code)
         if lang is None:
             return True
         length = meta.get("alt.letters" if lang.length_unit == "chars" else "alt.words") or 0
         if length < lang.min_len:
-            return False, "too_short"
+            page_lang = (meta.get("lid.prior") or "").split(" ")[0]
+            # the page's own subject ("Schneisingen" on its Wikipedia article) from one unit
+            floor = 1 if meta.get("alt.in_title") else lang.name_min_len
+            if not (meta.get("alt.name") and page_lang == code and length >= floor):
+                return False, "too_short"
+            self.counts["short_name_kept"] += 1
         if length > lang.max_len:
             return False, "too_long"
         return True

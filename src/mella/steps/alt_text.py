@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as htmllib
+import re
 import time
 
 import xxhash
@@ -11,7 +12,8 @@ from datatrove.data import Document, DocumentsPipeline, Media, MediaType
 from mella.htmldecode import tag_depth
 from mella.steps.base import DroppingStep
 from mella.text import clean
-from mella.urls import is_placeholder, is_tracker, largest_candidate, parse_srcset, registered_domain, resolve
+from mella.urls import (image_url_kind, is_placeholder, is_tracker, largest_candidate, parse_srcset,
+                        registered_domain, resolve)
 
 LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src",
                   "data-full-src", "data-orig-src", "lazy-src", "data-echo", "original")
@@ -19,6 +21,7 @@ LAZY_SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset")
 _LAZY_SRC_SET = frozenset(LAZY_SRC_ATTRS)
 _SRCSET_SET = frozenset(LAZY_SRCSET_ATTRS)
 _SKIP_CONTEXT_TAGS = ("body", "html", "head", "-undef")
+_TITLE_SPLIT = re.compile(r"\s+[|\-–—:·•»«/]+\s+|\s*::\s*")
 
 
 def _clean(value: str | None) -> str:
@@ -44,8 +47,9 @@ class AltTextExtractor(DroppingStep):
 
     def __init__(self, max_alt_chars: int = 2000, max_images_per_page: int = 1000, context_chars: int = 300,
                  context_levels: int = 3, pixel_max_side: int = 2, exclusion_writer=None, max_depth: int = 5000,
-                 max_page_seconds: float = 10.0):
+                 max_page_seconds: float = 10.0, placeholder_texts: int = 3):
         super().__init__(exclusion_writer)
+        self.placeholder_texts = placeholder_texts
         self.max_depth, self.max_page_seconds = max_depth, max_page_seconds
         self.max_alt_chars = max_alt_chars
         self.max_images_per_page = max_images_per_page
@@ -94,14 +98,20 @@ class AltTextExtractor(DroppingStep):
             pmeta["page.url"] = page_url
         page_meta = {"page.url": page_url, "page.domain": registered_domain(page_url), "page.date": pmeta.get("page.date"),
                      "page.lang": _page_lang(tree.root, head), "page.title": _title(head),
-                     "page.site_name": _site_name(head), "source.file": pmeta.get("source.file"),
+                     "page.site_name": _site_name(head), "page.description": _description(head),
+                     "source.file": pmeta.get("source.file"),
                      "page.charset": pmeta.get("page.charset")}
         # the record's offset in its WARC file too: a crawl that repeats a record id keeps distinct ids
         page_key = xxhash.xxh3_64_hexdigest(f"{page.id}\x00{page_url}\x00{pmeta.get('source.offset') or ''}".encode())
         records: list[Document] = []
         alt_counts: dict[str, int] = {}
-        # only <img> with an alt attribute become Python objects (css("img") costs ~4x more, measured)
+        # only <img> with an alt attribute, or inside a figure / captioned box, become Python objects
+        # (css("img") costs ~4x more, measured)
         images = tree.css("img[alt]")
+        captioned = tree.css(CAPTIONED_IMAGES)  # images without an alt whose caption may describe them
+        if captioned:
+            seen = {n.mem_id for n in images}
+            images += [n for n in captioned if n.mem_id not in seen and not seen.add(n.mem_id)]
         counts = self.counts
         counts["img_with_alt_attr"] += len(images)
         if len(images) > self.max_images_per_page:
@@ -114,18 +124,19 @@ class AltTextExtractor(DroppingStep):
                 self.drop(Document(text="", id=f"{page.id}#time", metadata=dict(pmeta)), "page_time_limit", rank)
                 break
             attrs = node.attributes
-            raw_alt = attrs.get("alt")
-            if not raw_alt or not raw_alt.strip():
+            raw_alt = attrs.get("alt") or ""
+            caption = _figcaption(node)
+            if not raw_alt.strip() and not caption:
                 counts["img_empty_alt"] += 1
                 continue
             meta = dict(page_meta)
-            meta["text.kind"] = "alt"
+            meta["text.kind"] = "alt" if raw_alt.strip() else "figcaption"
             doc = Document(text="", id=f"{page_key}-{index:04d}", metadata=meta)
             if len(raw_alt) > self.max_alt_chars:
                 doc.text = raw_alt[:200]
                 self.drop(doc, "alt_oversized", rank)
                 continue
-            alt = _clean(raw_alt)
+            alt = _clean(raw_alt) or caption
             doc.text = alt
             url, reason = self._image_url(node, attrs, base)
             if url:
@@ -139,15 +150,45 @@ class AltTextExtractor(DroppingStep):
                 self.drop(doc, reason, rank)
                 continue
             meta["img.title"] = _clean(attrs.get("title")) or None
-            meta["img.figcaption"] = _figcaption(node)
+            meta["img.figcaption"] = caption
             meta["page.context"] = self._context(node)
+            meta["alt.headline"] = meta["text.kind"] == "alt" and is_headline(node, alt, page_meta["page.title"])
             key = alt.casefold()
             alt_counts[key] = alt_counts.get(key, 0) + 1
             records.append(doc)
-        for doc in records:
-            doc.metadata["alt.page_count"] = alt_counts[doc.text.casefold()]
+        records = self.page_checks(records, alt_counts, rank)
         counts["records"] += len(records)
         return records
+
+    def page_checks(self, records: list[Document], alt_counts: dict[str, int], rank: int) -> list[Document]:
+        """Checks across a page's images: one image URL carrying several different texts is a placeholder
+        (a default category picture under many headlines); a small or icon-like image repeating the text of
+        another picture is an overlay (a play button on a video thumbnail); a text on several distinct
+        photos is a gallery caption (``alt.gallery``: how many photos), not a template."""
+        texts_by_url: dict[str, set[str]] = {}
+        urls_by_text: dict[str, list[Document]] = {}
+        from mella.steps.alt_quality import normalise
+
+        norms = [normalise(doc.text) for doc in records]
+        for doc, norm in zip(records, norms):
+            url = doc.media[0].url if doc.media else ""
+            texts_by_url.setdefault(url, set()).add(norm)
+            urls_by_text.setdefault(norm, []).append(doc)
+        kept = []
+        for doc, norm in zip(records, norms):
+            url = doc.media[0].url if doc.media else ""
+            doc.metadata["alt.page_count"] = alt_counts[doc.text.casefold()]
+            if len(texts_by_url[url]) >= self.placeholder_texts:
+                self.drop(doc, "placeholder_image", rank)
+                continue
+            same = urls_by_text[norm]
+            if len(same) > 1 and _is_overlay(doc) and any(not _is_overlay(o) for o in same if o is not doc):
+                self.drop(doc, "overlay_icon", rank)
+                continue
+            photos = {o.media[0].url for o in same if o.media and not _is_overlay(o)}
+            doc.metadata["alt.gallery"] = len(photos) if len(photos) > 1 else None
+            kept.append(doc)
+        return kept
 
     def check_pair(self, doc: Document, rank: int) -> Document | None:
         """A ready (image URL, text) record: the same URL checks as for extracted images."""
@@ -217,7 +258,8 @@ class AltTextExtractor(DroppingStep):
             return "svg_image"
         if suffix.endswith(".ico"):
             return "icon_image"
-        return None
+        kind = image_url_kind(url)
+        return f"{kind}_image" if kind else None
 
     def _context(self, node) -> str | None:
         """Text around the image: the nearest of a few ancestors with some text; at the top of the
@@ -268,16 +310,89 @@ def _sibling_text(node, direction: str) -> str:
     return ""
 
 
+# boxes that hold a picture and its caption: <figure>, and elements whose class names one
+# (Wikipedia div.thumb, WordPress .wp-caption, news sites' .img-box / .photo / .article-image...)
+_CAPTION_BOXES = ("img", "image", "photo", "thumb", "figure", "media", "pic", "caption")
+CAPTIONED_IMAGES = ", ".join(["figure img:not([alt])"] + [f"[class*={b}] img:not([alt])" for b in _CAPTION_BOXES])
+OVERLAY_MAX_SIDE = 64  # an image this small (html width or height) repeating another's text is an overlay
+
+
+def _is_overlay(doc: Document) -> bool:
+    meta = doc.metadata
+    sides = [v for v in (meta.get("img.width_attr"), meta.get("img.height_attr")) if v]
+    small = bool(sides) and min(sides) <= OVERLAY_MAX_SIDE
+    return small or image_url_kind(doc.media[0].url if doc.media else None) == "icon"
+
+
 def _figcaption(node) -> str | None:
+    """The caption of the picture: the enclosing figure's figcaption, or the caption element of an
+    enclosing captioned box (Wikipedia ``div.thumb`` > ``div.thumbcaption``, WordPress ``.wp-caption-text``,
+    ``[class*=caption]``), up to four levels up."""
     current = node.parent
     for _ in range(4):
-        if current is None:
+        if current is None or current.tag in ("body", "html"):
             return None
         if current.tag == "figure":
             cap = current.css_first("figcaption")
-            return _clean(cap.text(deep=True, separator=" ", strip=True)) or None if cap is not None else None
+            return _clean(cap.text(deep=True, separator=" ", strip=True))[:2000] or None if cap is not None else None
+        classes = (current.attributes.get("class") or "").lower()
+        if any(box in classes for box in _CAPTION_BOXES):
+            cap = current.css_first("[class*=caption]")
+            # the box's caption is this picture's only when the box holds no other picture
+            if cap is not None and len(current.css("img")) == 1:
+                return _clean(cap.text(deep=True, separator=" ", strip=True))[:2000] or None
         current = current.parent
     return None
+
+
+HEADLINE_MIN_CHARS = 15  # shorter texts are names and labels, not teaser headlines
+HEADLINE_LEVELS = 4  # containers searched above the image (or its link) for a matching link or heading
+HEADLINE_MAX_NODES = 40  # links and headings compared per container
+
+
+def is_headline(node, alt: str, title: str | None) -> bool:
+    """Is the alt a teaser headline: (nearly) the text of a link or heading next to the image (a story
+    card), or the page title's headline part? Such an alt names the story's people and places (culture)
+    but does not describe the picture: flagged, kept unless the config drops headlines."""
+    from mella.steps.alt_quality import normalise
+
+    norm = normalise(alt)
+    if len(norm) < HEADLINE_MIN_CHARS:
+        return False
+    if title:
+        parts = [normalise(p) for p in _TITLE_SPLIT.split(title) if p.strip()]
+        if len(parts) > 1 and norm == max(parts, key=len):  # "Headline | Site": the headline part
+            return True
+    current = node
+    for _ in range(2):  # the link the image sits in, if any
+        if current.parent is None:
+            break
+        current = current.parent
+        if current.tag == "a":
+            break
+    container = current if current.tag == "a" else node
+    for _ in range(HEADLINE_LEVELS):
+        container = container.parent
+        if container is None or container.tag in ("body", "html"):
+            return False
+        for cand in container.css("a, h1, h2, h3, h4, h5, h6")[:HEADLINE_MAX_NODES]:
+            text = normalise(cand.text(deep=True, separator=" ", strip=True))
+            if text and _same_text(norm, text):
+                return True
+    return False
+
+
+def _same_text(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    if len(short) < 0.8 * len(long_):
+        return False
+    if short in long_:
+        return True
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.9
 
 
 def _page_lang(root, head) -> str | None:
@@ -307,6 +422,17 @@ def _site_name(head) -> str | None:
         node = head.css_first(selector)
         if node is not None and (node.attributes.get("content") or "").strip():
             return _clean(node.attributes["content"])[:200]
+    return None
+
+
+def _description(head) -> str | None:
+    """The site's or page's description (meta description, og:description): a logo's alt is often it."""
+    if head is None:
+        return None
+    for selector in ('meta[name="description" i]', 'meta[property="og:description"]'):
+        node = head.css_first(selector)
+        if node is not None and (node.attributes.get("content") or "").strip():
+            return _clean(node.attributes["content"])[:300]
     return None
 
 

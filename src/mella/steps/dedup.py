@@ -33,6 +33,10 @@ class _BloomDedup(Filter):
     def keys(self, doc: Document) -> list[int]:
         raise NotImplementedError
 
+    def exempt(self, doc: Document) -> bool:
+        """A record this filter lets through without a lookup (kept, its keys not added)."""
+        return False
+
     def bloom_capacity(self) -> int:
         return self.capacity
 
@@ -42,7 +46,7 @@ class _BloomDedup(Filter):
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         if self._bloom is None:
             self._bloom = Bloom(self.bloom_capacity(), self.fp_rate)
-        per_doc = [self.keys(doc) for doc in batch]
+        per_doc = [[] if self.exempt(doc) else self.keys(doc) for doc in batch]
         flat = np.array([k for keys in per_doc for k in keys], dtype=np.uint64)
         before = self._bloom.contains_many(flat).tolist() if len(flat) else []
         results: list[bool | tuple[bool, str]] = []
@@ -85,9 +89,13 @@ class NearDupFilter(_BloomDedup):
     reason = "dup_near"
 
     def __init__(self, shingle_chars: int = 5, bands: int = 14, rows: int = 8, capacity: int = 1_000_000,
-                 fp_rate: float = 1e-6, seed: int = 1, batch_size: int = 256, exclusion_writer=None):
+                 fp_rate: float = 1e-6, seed: int = 1, batch_size: int = 256, exclusion_writer=None,
+                 min_chars: int = 30):
         super().__init__(capacity, fp_rate, batch_size, exclusion_writer)
         self.shingle_chars, self.bands, self.rows = shingle_chars, bands, rows
+        self.min_chars = min_chars
+        self._gallery_page: str | None = None
+        self._gallery_texts: set[str] = set()
         n = bands * rows
         # universal hashing (a*h + b) mod a Mersenne prime, on 32-bit shingle hashes (products may wrap
         # mod 2**64: still a fixed hash family, which is all MinHash needs); parameters from the seed
@@ -107,6 +115,27 @@ class NearDupFilter(_BloomDedup):
         hashes = np.fromiter((xxhash.xxh32_intdigest(s.encode()) for s in shingles), dtype=np.uint64,
                              count=len(shingles))
         return ((hashes[:, None] * self._a[None, :] + self._b[None, :]) % _MERSENNE).min(axis=0)
+
+    def exempt(self, doc: Document) -> bool:
+        """Texts shorter than ``min_chars`` (normalised): on a name or a two-word label, 5-character
+        shingles make different texts near duplicates ("Сборная Украины" / "Сборная Украины U-21"); exact
+        dedup covers their repeats. And the second and later photos of a gallery carrying one caption
+        (``alt.gallery``): their text is the first photo's, on other pictures of the same page."""
+        meta = doc.metadata
+        if len(normalise(doc.text)) < self.min_chars:
+            self.counts["short_not_near_deduped"] += 1
+            return True
+        if not meta.get("alt.gallery"):
+            return False
+        page = meta.get("page.url")
+        if page != self._gallery_page:
+            self._gallery_page, self._gallery_texts = page, set()
+        text = normalise(doc.text)
+        if text in self._gallery_texts:
+            self.counts["gallery_repeats_kept"] += 1
+            return True
+        self._gallery_texts.add(text)
+        return False
 
     def keys(self, doc: Document) -> list[int]:
         bands = self.signature(doc.text).reshape(self.bands, self.rows)

@@ -13,7 +13,6 @@ Stages already done are skipped (tasks written, runs with run.json, outputs per 
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Literal
