@@ -33,8 +33,15 @@ class Event:
 
 def embedded_record(payload: bytes) -> int:
     """Position in ``payload`` where another WARC record starts (a Content-Length too large), or -1."""
-    m = _EMBEDDED.search(payload)
-    return m.start() if m else -1
+    # find the literal first (memchr speed): the pattern alone tries every newline of the payload
+    pos = payload.find(b"\nWARC/1.")
+    while pos >= 0:
+        start = pos - 1 if pos > 0 and payload[pos - 1:pos] == b"\r" else pos
+        m = _EMBEDDED.match(payload, start)
+        if m:
+            return m.start()
+        pos = payload.find(b"\nWARC/1.", pos + 1)
+    return -1
 
 
 def _is_gzip(fh) -> bool:

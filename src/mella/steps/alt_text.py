@@ -105,6 +105,7 @@ class AltTextExtractor(DroppingStep):
         page_key = xxhash.xxh3_64_hexdigest(f"{page.id}\x00{page_url}\x00{pmeta.get('source.offset') or ''}".encode())
         records: list[Document] = []
         alt_counts: dict[str, int] = {}
+        headline_memo: dict = {}  # normalised texts of the page's links and headings, by node
         # only <img> with an alt attribute, or inside a figure / captioned box, become Python objects
         # (css("img") costs ~4x more, measured)
         images = tree.css("img[alt]")
@@ -152,7 +153,8 @@ class AltTextExtractor(DroppingStep):
             meta["img.title"] = _clean(attrs.get("title")) or None
             meta["img.figcaption"] = caption
             meta["page.context"] = self._context(node)
-            meta["alt.headline"] = meta["text.kind"] == "alt" and is_headline(node, alt, page_meta["page.title"])
+            meta["alt.headline"] = meta["text.kind"] == "alt" and is_headline(node, alt, page_meta["page.title"],
+                                                                              headline_memo)
             key = alt.casefold()
             alt_counts[key] = alt_counts.get(key, 0) + 1
             records.append(doc)
@@ -350,7 +352,7 @@ HEADLINE_LEVELS = 4  # containers searched above the image (or its link) for a m
 HEADLINE_MAX_NODES = 40  # links and headings compared per container
 
 
-def is_headline(node, alt: str, title: str | None) -> bool:
+def is_headline(node, alt: str, title: str | None, memo: dict | None = None) -> bool:
     """Is the alt a teaser headline: (nearly) the text of a link or heading next to the image (a story
     card), or the page title's headline part? Such an alt names the story's people and places (culture)
     but does not describe the picture: flagged, kept unless the config drops headlines."""
@@ -376,7 +378,16 @@ def is_headline(node, alt: str, title: str | None) -> bool:
         if container is None or container.tag in ("body", "html"):
             return False
         for cand in container.css("a, h1, h2, h3, h4, h5, h6")[:HEADLINE_MAX_NODES]:
-            text = normalise(cand.text(deep=True, separator=" ", strip=True))
+            memo = {} if memo is None else memo
+            key = cand.mem_id
+            raw = memo.get(key)
+            if raw is None:
+                raw = memo[key] = cand.text(deep=True, separator=" ", strip=True)
+            if not 0.5 * len(norm) <= len(raw) <= 3 * len(norm) + 20:
+                continue  # far longer or shorter than the alt: no need to normalise it
+            text = memo.get(-key)  # normalised texts under the negated node id
+            if text is None:
+                text = memo[-key] = normalise(raw)
             if text and _same_text(norm, text):
                 return True
     return False
@@ -392,7 +403,9 @@ def _same_text(a: str, b: str) -> bool:
         return True
     from difflib import SequenceMatcher
 
-    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.9
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    # the cheap upper bounds first: most candidates (other stories' links) fail them
+    return matcher.real_quick_ratio() >= 0.9 and matcher.quick_ratio() >= 0.9 and matcher.ratio() >= 0.9
 
 
 def _page_lang(root, head) -> str | None:
