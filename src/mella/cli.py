@@ -180,6 +180,7 @@ def _print_fetch(summary: dict, out: Path) -> None:
 def _model_summary(kind: str, summary: dict, out: Path) -> None:
     steps = summary["steps"]
     failed = {k.removeprefix("failed_"): n for c in steps.values() for k, n in c.items() if k.startswith("failed_")}
+    made = sum(c.get("generated", 0) + c.get("from_cache", 0) for c in steps.values())
     typer.echo(f"{kind}: {summary['kept_total']} records" +
                (f", failures kept with their reason: {', '.join(f'{r} {n}' for r, n in failed.items())}" if failed else ""))
     for name, counters in steps.items():
@@ -188,6 +189,10 @@ def _model_summary(kind: str, summary: dict, out: Path) -> None:
             rate = f", {made / seconds:.2f} items/s" if made and seconds else ""
             typer.echo(f"  {name}: {made} generated{rate}, {counters.get('from_cache', 0)} from cache")
     typer.echo(f"output: {out}/train-*.parquet   stats: {out}/stats.json")
+    if kind in ("caption", "translate") and summary["kept_total"] and not made:
+        column = "caption_error" if kind == "caption" else "translation_error"
+        _empty_check(0, "captions" if kind == "caption" else "translations", out, failed,
+                     f"No record got one: the output table holds each record's failure in `{column}`.")
 
 
 def _model_job(kind: str, in_dir: Path, out: Path, backend, model, base_url, batch_size, workers, config, set_,

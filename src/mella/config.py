@@ -182,14 +182,17 @@ class CaptionConfig(_Strict):
 
 
 class QAConfig(_Strict):
-    """Translation QA thresholds (the scores are saved by `mella translate`; `mella select` decides)."""
+    """Translation QA thresholds (the scores are saved by `mella translate`; `mella select` decides).
+    Unset (None): each language's own threshold from the language table (`qa:`), chosen on NTREX
+    professional translations (docs/ling.md); set: that value for every language."""
 
-    min_length_ratio: Ratio = 0.5
-    max_length_ratio: Ratio = 2.5
-    min_numbers_preserved: Share = 1.0
-    max_copy_ratio: Share = 0.5
-    max_repetition: Share = 0.3
-    min_similarity: Annotated[float, Field(ge=-1, le=1)] = 0.8
+    min_length_ratio: Ratio | None = None
+    max_length_ratio: Ratio | None = None
+    min_numbers_preserved: Share | None = None
+    max_copy_ratio: Share | None = None
+    max_repetition: Share | None = None
+    min_similarity: Annotated[float, Field(ge=-1, le=1)] | None = None
+    final_punctuation: bool | None = None  # a source that ends a sentence needs a translation that ends one
 
 
 class TranslateConfig(_Strict):
@@ -224,6 +227,16 @@ class AlignConfig(_Strict):
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
 
 
+class CaptionQAConfig(_Strict):
+    """Caption QA thresholds (scores saved by `mella caption` and `mella align`; `mella select` decides)."""
+
+    english: bool = True  # the caption must be English (the identifier, English as prior)
+    min_words: NonNeg = 8  # shorter: caption_too_short (detailed captions run 50-300 words)
+    max_repetition: Share = 0.3  # share of repeated word 3-grams: caption_repetition
+    refusals: bool = True  # refusal phrases (data/refusals.txt): caption_refusal
+    min_align_score: Annotated[float, Field(ge=-1, le=1)] | None = None  # caption vs image (when aligned)
+
+
 class SelectConfig(_Strict):
     """`mella select`: decide which records make D_know and D_ling samples, from the saved scores (no model
     runs again). Thresholds left None keep what the earlier stages kept."""
@@ -235,6 +248,7 @@ class SelectConfig(_Strict):
     max_page_repeats: Pos | None = None
     min_align_score: Annotated[float, Field(ge=-1, le=1)] | None = None  # D_know: image-text alignment of the native text (when scored)
     qa: QAConfig = Field(default_factory=QAConfig)  # D_ling: translation QA
+    caption_qa: CaptionQAConfig = Field(default_factory=CaptionQAConfig)  # D_ling: caption QA
     workers: Pos = 1
     shard_records: Pos = 10_000
     write: WriteConfig = Field(default_factory=WriteConfig)

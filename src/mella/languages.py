@@ -12,6 +12,11 @@ from pydantic import BaseModel, Field
 from mella.resources import data_text
 
 
+# Translation QA thresholds where the language table says nothing; chosen on NTREX (docs/ling.md)
+QA_DEFAULTS = {"min_length_ratio": 0.5, "max_length_ratio": 2.5, "max_copy_ratio": 0.5, "max_repetition": 0.15,
+               "min_numbers_preserved": 1.0, "min_similarity": 0.8, "final_punctuation": True}
+
+
 class Language(BaseModel):
     """One target language."""
 
@@ -27,6 +32,10 @@ class Language(BaseModel):
     name_min_len: int = 2  # a name (mella.names) on a page in this language is kept from this length
     mt_code: str | None = None
     segmenter: str = "unicode"
+    qa: dict[str, float | bool] = Field(default_factory=dict)  # translation QA thresholds (QA_DEFAULTS otherwise)
+
+    def qa_threshold(self, name: str):
+        return self.qa.get(name, QA_DEFAULTS[name])
 
 
 @cache

@@ -88,18 +88,21 @@ def test_translate_with_llm_and_qa_reasons(tmp_path, data_dir):
         server.close()
     translated = rows(tmp_path / "mt")
     assert summary["kept_total"] == 6 and all(r["translation"] for r in translated)  # scores only: nothing dropped
-    run_select(tmp_path / "mt", tmp_path / "sel", SelectConfig())
+    # NTREX sentences stand in for captions: some are shorter than caption QA's minimum, not tested here
+    no_caption_qa = {"caption_qa": {"min_words": 0}}
+    run_select(tmp_path / "mt", tmp_path / "sel", SelectConfig.model_validate(no_caption_qa))
     reasons = {r["id"]: r["ling_reason"] for r in rows(tmp_path / "sel")}
     assert reasons == {"r000": None, "r001": "mt_numbers_lost", "r002": "mt_wrong_language", "r003": "mt_repetition",
                        "r004": "mt_low_similarity", "r005": None}
     first = translated[0]
     assert first["translation_lang"] == "cs" and first["qa_similarity"] > 0.8 and first["qa_lid_label"] == "cs"
     assert first["caption_en"] == en[picked[0]] and first["text"] == "alt 0"  # earlier columns carried
-    looser = run_select(tmp_path / "mt", tmp_path / "sel2", SelectConfig.model_validate({"qa": {"max_repetition": 1.0}}))
-    # re-tuned without a model call: the looping output now fails its next check, similarity
-    assert {r["id"]: r["ling_reason"] for r in rows(tmp_path / "sel2")}["r003"] == "mt_low_similarity"
+    looser = run_select(tmp_path / "mt", tmp_path / "sel2",
+                        SelectConfig.model_validate({"qa": {"max_repetition": 1.0, "max_length_ratio": 10}} | no_caption_qa))
+    # re-tuned without a model call: the looping output now fails its next check (it ends no sentence)
+    assert {r["id"]: r["ling_reason"] for r in rows(tmp_path / "sel2")}["r003"] == "mt_truncated"
     assert looser["decisions"]["ling"]["cs"] == {"ok": 2, "mt_numbers_lost": 1, "mt_wrong_language": 1,
-                                                 "mt_low_similarity": 2}
+                                                 "mt_truncated": 1, "mt_low_similarity": 1}
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +190,70 @@ def test_cli_caption_prints_throughput_and_resumes(tmp_path):
     assert len(got) == 4 and all(r["caption_en"].startswith("[dummy backend output") for r in got)
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert second.returncode == 0 and len(rows(tmp_path / "cap")) == 4  # finished tasks are not redone
+
+
+def test_caption_qa_names_what_is_not_a_caption(tmp_path):
+    good = ("A wooden boat with a red sail is moored at a stone pier while two fishermen sort their nets under "
+            "a cloudy sky.")
+    captions = {
+        "r000": good,
+        "r001": "I'm sorry, but I cannot see the image you are referring to. Could you provide the image?",
+        "r002": "Dřevěná loď s červenou plachtou kotví u kamenného mola, dva rybáři třídí sítě.",
+        "r003": "A boat.",
+        "r004": "A boat on the water, " + "a boat on the water, " * 12,
+    }
+    table = make_table(tmp_path / "cap", [{"caption.en": c} for c in captions.values()], ("mine", "fetch", "caption"))
+    run_select(table, tmp_path / "sel", SelectConfig())
+    reasons = {r["id"]: r["ling_reason"] for r in rows(tmp_path / "sel")}
+    assert reasons == {"r000": "no_translation", "r001": "caption_refusal", "r002": "caption_not_english",
+                       "r003": "caption_too_short", "r004": "caption_repetition"}
+
+
+def test_caption_scores_are_saved_by_caption(tmp_path):
+    fetched = make_table(tmp_path / "fetched", [{} for _ in range(2)])
+    server = ChatServer(lambda body, n: (200, "I cannot see the image."))
+    try:
+        run_caption(fetched, tmp_path / "cap", CaptionConfig(backend="openai", model="m", base_url=server.url))
+    finally:
+        server.close()
+    got = rows(tmp_path / "cap")
+    assert all(r["caption_qa_refusal"] is True and r["caption_qa_english"] is True and r["caption_qa_words"] == 5
+               for r in got)
+
+
+def test_translate_fails_fast_when_no_record_language_is_known(tmp_path):
+    table = make_table(tmp_path / "cap", [{"caption.en": "A red boat at a pier.", "lid.lang": "xx"}] * 3,
+                       ("mine", "fetch", "caption"))
+    server = ChatServer(lambda body, n: (200, "x"))
+    try:
+        with pytest.raises(ValueError, match="none of the records' languages .xx 3. is in the language table"):
+            run_translate(table, tmp_path / "mt", TranslateConfig(backend="openai", model="m", base_url=server.url))
+        assert server.calls == []  # before any record was sent
+    finally:
+        server.close()
+    assert not (tmp_path / "mt" / "job.json").exists()
+
+
+def test_translate_fails_fast_on_a_model_without_the_language_code(tmp_path, tiny_mt):
+    table = make_table(tmp_path / "cap", [{"caption.en": "A red boat at a pier."}], ("mine", "fetch", "caption"))
+    cfg = TranslateConfig(backend="transformers", model=str(tiny_mt), targets=["cs", "hu"], similarity=False)
+    with pytest.raises(ValueError, match=r"has no language code for hu \(hun_Latn\).*mt_code"):
+        run_translate(table, tmp_path / "mt", cfg)
+
+
+def test_cli_translate_that_translates_nothing_exits_non_zero(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    table = make_table(tmp_path / "cap", [{"caption.en": "A red boat at a pier."}] * 3, ("mine", "fetch", "caption"))
+    server = ChatServer(lambda body, n: (500, ""))
+    try:
+        cmd = [sys.executable, "-m", "mella.cli", "translate", str(table), "--out", str(tmp_path / "mt"), "--backend",
+               "openai", "--model", "m", "--base-url", server.url, "--set", "retries=0", "--set", "similarity=false"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, MELLA_CACHE_DIR=str(tmp_path / "c")))
+    finally:
+        server.close()
+    assert proc.returncode == 4, proc.stderr
+    assert "kept 0 translations" in proc.stderr and "http_500" in proc.stderr and "translation_error" in proc.stderr

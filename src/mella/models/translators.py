@@ -23,6 +23,19 @@ def load_seq2seq(model: str, device: str):
     return AutoTokenizer.from_pretrained(model), AutoModelForSeq2SeqLM.from_pretrained(model).to(device).eval()
 
 
+def missing_language_codes(model: str, codes: list[str]) -> list[str]:
+    """The target codes ``model``'s tokenizer does not have (loads the tokenizer only, not the weights)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model))
+    missing = []
+    for code in codes:
+        token_id = tokenizer.convert_tokens_to_ids(code)
+        if token_id is None or token_id == tokenizer.unk_token_id:
+            missing.append(code)
+    return missing
+
+
 class Seq2SeqTranslator:
     """A Hugging Face seq2seq MT model; source/target codes are FLORES-200 (``eng_Latn`` -> ``ces_Latn``),
     set as the tokenizer's ``src_lang`` and the forced first target token, as NLLB and M2M100 expect."""

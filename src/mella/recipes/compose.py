@@ -54,7 +54,7 @@ def _compose(table, rows: list[dict], out: Path, cfg: ComposeConfig, languages, 
         if not decided:
             meta = meta_of(row)
             row["know_reason"] = know_reason(meta, row.get("text"), cfg.select)
-            row["ling_reason"] = ling_reason(meta, languages, cfg.select.qa)
+            row["ling_reason"] = ling_reason(meta, languages, cfg.select.qa, cfg.select.caption_qa)
     result = assign_splits(rows, cfg.split)
     for row, split, group in zip(rows, result.split_of, result.group_of):
         row["split"], row["split_group"] = split, group

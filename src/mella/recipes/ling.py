@@ -53,6 +53,7 @@ def run_translate(in_dir: str | Path, out: str | Path, cfg: TranslateConfig) -> 
     languages = build_table(cfg.languages)
     if cfg.targets:
         resolve_langs(cfg.targets, languages)  # an unknown target fails here, before any work
+    check_targets(table, cfg, languages)
     kwargs = _backend_kwargs(cfg)
 
     def steps():
@@ -60,6 +61,46 @@ def run_translate(in_dir: str | Path, out: str | Path, cfg: TranslateConfig) -> 
                            cfg.max_source_chars)]
 
     return map_table(table, Path(out), steps, step_columns("translate"), cfg, "translate")
+
+
+def check_targets(table, cfg: TranslateConfig, languages: dict) -> None:
+    """Before any record is read: the target languages (``--langs``, else the records' own ``lang``) are
+    in the language table, and a seq2seq model knows each one's code. A record whose language is not a
+    target is still kept with a named failure, but a run that could translate nothing fails here."""
+    import logging
+
+    if cfg.targets:
+        wanted = list(cfg.targets)
+    else:
+        import pyarrow.dataset as ds
+
+        from mella.shards import shard_files
+
+        if "lang" not in table.names:
+            raise ValueError(f"{table.path}: no `lang` column to take each record's target language from; "
+                             "give the targets: --langs cs,hu,...")
+        files = [str(f) for f in shard_files(table.path)]
+        values = ds.dataset(files, format="parquet").to_table(columns=["lang"]).column("lang").to_pylist()
+        counts: dict = {}
+        for v in values:
+            counts[v] = counts.get(v, 0) + 1
+        unknown = {str(k): n for k, n in counts.items() if k not in languages}
+        wanted = sorted(str(k) for k in counts if k in languages)
+        if not wanted:
+            raise ValueError(f"none of the records' languages ({', '.join(f'{k} {n}' for k, n in unknown.items())}) "
+                             "is in the language table: add it (languages: in the config) or give --langs")
+        if unknown:
+            logging.getLogger("mella").warning("records in languages outside the table are kept untranslated: %s",
+                                               ", ".join(f"{k} {n}" for k, n in unknown.items()))
+    if cfg.backend == "transformers":
+        from mella.models.translators import missing_language_codes
+
+        codes = {lang: languages[lang].mt_code or lang for lang in wanted}
+        missing = missing_language_codes(cfg.model, sorted(set(codes.values())))
+        if missing:
+            names = ", ".join(f"{lang} ({code})" for lang, code in codes.items() if code in missing)
+            raise ValueError(f"{cfg.model} has no language code for {names}: use a model that covers them, or "
+                             "set the code this model uses: --set languages.<lang>.mt_code=<its code>")
 
 
 def run_align(in_dir: str | Path, out: str | Path, cfg: AlignConfig) -> dict:

@@ -7,6 +7,7 @@ import base64
 from datatrove.data import Document, DocumentsPipeline
 
 from mella.cache import ContentCache, content_key
+from mella.ling.caption_qa import caption_scores
 from mella.ling.prompts import caption_prompt
 from mella.models import GenerationError, Request, generate_safely, get_generator
 from mella.images.store import ImageStore
@@ -73,6 +74,9 @@ class Captioner(CountingStep):
             else:
                 doc.metadata.update({"caption.en": out, "caption.model": params.get("model"),
                                      "caption.prompt_version": version, "caption.error": None})
+                for name, value in caption_scores(out).items():
+                    if name != "lid_label":
+                        doc.metadata[f"caption.qa.{name}"] = value
             yield doc
 
     def _request(self, doc: Document, prompt: str) -> Request | GenerationError:

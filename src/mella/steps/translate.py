@@ -97,7 +97,8 @@ class Translator(CountingStep):
                     cache.put(keys[n], out)
                     self.counts["generated"] += 1
         ok = [n for n, r in enumerate(results) if isinstance(r, str)]
-        sims = semantic_similarity([sources[n] for n in ok], [results[n] for n in ok]) if self.similarity and ok else []
+        sims = (semantic_similarity([sources[n] for n in ok], [results[n] for n in ok], lang.code)
+                if self.similarity and ok else [])
         sim_of = dict(zip(ok, sims))
         for n, (doc, out) in enumerate(zip(batch, results)):
             if not isinstance(out, str):
