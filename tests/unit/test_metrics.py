@@ -10,7 +10,6 @@ import pytest
 
 from mella.eval import metrics
 from mella.eval.keywords import KeywordMatcher, keywords
-from mella.eval.meteor import sentence_meteor
 from mella.eval.tokenize import MellaTokenizer, normalised_words
 
 NTREX = {"ar": "arb", "cs": "ces", "hu": "hun", "ko": "kor", "ru": "rus", "sr": "srp-Cyrl", "sr-Latn": "srp-Latn",
@@ -77,22 +76,70 @@ class FakeWordNet:
                 if "_" not in n}
 
 
-def test_meteor_equals_nltk_on_english(data_dir):
-    from nltk.stem.porter import PorterStemmer
-    from nltk.translate.meteor_score import single_meteor_score
-
-    wn, stem = FakeWordNet(), PorterStemmer()
+def english_pairs(data_dir):
     refs = (data_dir / "multi30k" / "test_2016_flickr.en").read_text(encoding="utf-8").splitlines()[:150]
     hyps = [r.replace("child", "kid").replace("road", "street").replace("running", "runs") for r in refs]
     hyps = [" ".join(reversed(h.split())) if i % 5 == 0 else h for i, h in enumerate(hyps)]
     hyps += ["It is a guide to action which ensures that the military always obeys the commands of the party"]
     refs += ["It is a guide to action that ensures that the military will forever heed Party commands"]
-    for hyp, ref in zip(hyps, refs):
-        h, r = normalised_words(hyp, "en"), normalised_words(ref, "en")
-        ours = sentence_meteor(h, r, stem=stem.stem, synonyms=wn.synonyms)
-        assert ours == pytest.approx(single_meteor_score(r, h, stemmer=stem, wordnet=wn), abs=1e-12)
-    assert round(sentence_meteor(normalised_words(hyps[-1], "en"), normalised_words(refs[-1], "en"),
-                                 stem=stem.stem, synonyms=wn.synonyms), 4) == 0.6944
+    return hyps, refs
+
+
+def varied(refs):
+    """Hypotheses that exercise exact, stem and fragmentation: every third word loses its last letter,
+    every fifth sentence is reversed, every sentence loses its last third, the last is another sentence."""
+    out = []
+    for i, r in enumerate(refs):
+        ws = r.split()
+        ws = [w[:-1] if k % 3 == 1 and len(w) > 3 else w for k, w in enumerate(ws)]
+        ws = ws[: max(1, 2 * len(ws) // 3 + 1)]
+        if i % 5 == 0:
+            ws.reverse()
+        out.append(" ".join(ws))
+    out[-1] = refs[0]
+    return out
+
+
+@pytest.fixture(scope="module")
+def port_values(data_dir):
+    """METEOR of the removed hand port (recorded before it was removed)."""
+    return json.loads((data_dir / "meteor_port_values.json").read_text(encoding="utf-8"))
+
+
+def test_meteor_is_nltks_with_our_stemmer_and_synonyms(data_dir, port_values):
+    from nltk.stem.porter import PorterStemmer
+    from nltk.translate.meteor_score import single_meteor_score
+
+    wn, stem = FakeWordNet(), PorterStemmer()
+    hyps, refs = english_pairs(data_dir)
+    ours = [metrics.sentence_meteor(normalised_words(h, "en"), normalised_words(r, "en"), stem=stem.stem,
+                                    synonyms=wn.synonyms) for h, r in zip(hyps, refs)]
+    nltk_ = [single_meteor_score(normalised_words(r, "en"), normalised_words(h, "en"), stemmer=stem, wordnet=wn)
+             for h, r in zip(hyps, refs)]
+    assert ours == pytest.approx(nltk_, abs=1e-12)
+    assert ours == pytest.approx(port_values["en_multi30k_porter_fakewordnet"], abs=1e-12)  # same as the port
+    assert sum(o < 1 for o in ours) > 50 and round(ours[-1], 4) == 0.6944  # NLTK's doctest value
+    without = [metrics.sentence_meteor(normalised_words(h, "en"), normalised_words(r, "en"), stem=stem.stem)
+               for h, r in zip(hyps, refs)]
+    assert sum(without) < sum(ours)  # the synonym stage matched kid/child, street/road
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "hu"])
+def test_meteor_gives_the_same_numbers_as_the_removed_port(data_dir, port_values, lang):
+    refs = lines(data_dir, lang)
+    hyps = varied(refs)
+    assert metrics.meteor_stages(lang) == port_values[f"{lang}_stages"] == "exact+stem"
+    per_sentence = [metrics.meteor([h], [r], lang) for h, r in zip(hyps, refs)]
+    assert per_sentence == pytest.approx(port_values[f"{lang}_ntrex_metrics_meteor"], abs=1e-9)
+    assert metrics.meteor(hyps, refs, lang) == pytest.approx(port_values[f"{lang}_ntrex_corpus"], abs=1e-9)
+
+
+def test_meteor_exact_stage_alone_equals_the_port(data_dir, port_values):
+    refs = lines(data_dir, "cs")
+    hyps = varied(refs)
+    exact = [metrics.sentence_meteor(normalised_words(h, "cs"), normalised_words(r, "cs")) for h, r in zip(hyps, refs)]
+    assert exact == pytest.approx(port_values["cs_ntrex_exact_only"], abs=1e-12)
+    assert metrics.sentence_meteor([], ["a"]) == metrics.sentence_meteor(["a"], ["b"]) == 0.0
 
 
 @pytest.mark.parametrize("lang", ["th", "ko", "ar", "ru", "sr", "sr-Latn", "vi", "cs", "hu"])

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from collections.abc import Callable, Iterable
+
 from mella.eval.keywords import KeywordMatcher, stemmer
-from mella.eval.meteor import sentence_meteor
 from mella.eval.tokenize import MellaTokenizer, normalised_words
 
 NO_SPACE_LANGS = {"th", "lo", "km", "my"}
@@ -76,6 +77,61 @@ def english_synonyms():
     return synonyms
 
 
+class _Stemmer:
+    """NLTK's ``StemmerI`` around a ``str -> str`` stemmer; the identity where a language has none (the
+    stem stage then matches nothing the exact stage left)."""
+
+    def __init__(self, stem: Callable[[str], str] | None):
+        self._stem = stem
+
+    def stem(self, word: str) -> str:
+        return self._stem(word) if self._stem is not None else word
+
+
+class _Synonyms:
+    """What ``nltk.translate.meteor_score`` asks of WordNet (``synsets(w)``, each with ``lemmas()``, each
+    with ``name()``), answered from a ``word -> synonyms`` function; no synsets where there is none."""
+
+    class _Lemma:
+        def __init__(self, name: str):
+            self._name = name
+
+        def name(self) -> str:
+            return self._name
+
+    class _Synset:
+        def __init__(self, names: Iterable[str]):
+            self._names = list(names)
+
+        def lemmas(self) -> list:
+            return [_Synonyms._Lemma(n) for n in self._names]
+
+    def __init__(self, synonyms: Callable[[str], Iterable[str]] | None):
+        self._synonyms = synonyms
+
+    def synsets(self, word: str) -> list:
+        if self._synonyms is None:
+            return []
+        names = sorted(self._synonyms(word))
+        return [self._Synset(names)] if names else []
+
+
+def _same(word: str) -> str:
+    return word
+
+
+def sentence_meteor(hyp_words: list[str], ref_words: list[str], stem: Callable[[str], str] | None = None,
+                    synonyms: Callable[[str], Iterable[str]] | None = None, alpha: float = 0.9,
+                    beta: float = 3.0, gamma: float = 0.5) -> float:
+    """METEOR (0..1) of one hypothesis against one reference, both already tokenized and normalised, by
+    NLTK's ``single_meteor_score`` (exact, then stem, then synonym alignment; fragmentation penalty) with
+    our stemmer and synonym source."""
+    from nltk.translate.meteor_score import single_meteor_score
+
+    return single_meteor_score(ref_words, hyp_words, preprocess=_same, stemmer=_Stemmer(stem),
+                               wordnet=_Synonyms(synonyms), alpha=alpha, beta=beta, gamma=gamma)
+
+
 def meteor_stages(lang: str) -> str:
     stages = ["exact"]
     if stemmer(base_lang(lang)) is not None:
@@ -86,6 +142,8 @@ def meteor_stages(lang: str) -> str:
 
 
 def meteor(hyps: list[str], refs: list[str], lang: str) -> float:
+    """Mean sentence METEOR (0..100) over mella's tokens, with the language's stemmer (and WordNet synonyms
+    for English where installed)."""
     lang = base_lang(lang)
     stem = stemmer(lang)
     synonyms = english_synonyms() if lang == "en" else None
