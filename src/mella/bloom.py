@@ -80,3 +80,85 @@ class Bloom:
     @property
     def nbytes(self) -> int:
         return self.array.nbytes
+
+
+class ScalableBloom:
+    """A Bloom filter that grows with its input instead of degrading (Almeida et al., "Scalable Bloom
+    Filters", 2007): when the current filter holds its capacity, a new one four times larger with half the
+    false-positive rate is added. The compound false-positive rate stays below 2 x ``fp_rate`` at any
+    size; memory grows with the keys (about 2.4 bytes per key at 1e-6)."""
+
+    GROWTH, TIGHTENING = 4, 0.5
+
+    def __init__(self, capacity: int, fp_rate: float = 1e-6):
+        self.fp_rate = fp_rate
+        self.filters = [Bloom(capacity, fp_rate * self.TIGHTENING)]
+
+    def contains_many(self, keys: np.ndarray) -> np.ndarray:
+        keys = np.asarray(keys, dtype=np.uint64)
+        found = self.filters[0].contains_many(keys)
+        for bloom in self.filters[1:]:
+            found |= bloom.contains_many(keys)
+        return found
+
+    def add_many(self, keys: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.uint64)
+        while len(keys):
+            current = self.filters[-1]
+            room = current.capacity - current.added
+            current.add_many(keys[:room])  # never past a filter's capacity, even inside one batch
+            keys = keys[room:]
+            if current.added >= current.capacity:
+                tightened = self.fp_rate * self.TIGHTENING ** (len(self.filters) + 1)
+                self.filters.append(Bloom(current.capacity * self.GROWTH, tightened))
+
+    @property
+    def added(self) -> int:
+        return sum(b.added for b in self.filters)
+
+    @property
+    def over_capacity(self) -> bool:
+        return False  # it grows
+
+    @property
+    def nbytes(self) -> int:
+        return sum(b.nbytes for b in self.filters)
+
+
+class KeySet:
+    """An exact set of 64-bit keys (no false positives but 64-bit hash collisions: about n^2 / 2^65, 3e-4
+    for 10^8 keys). A sorted array searched with numpy plus a small Python set of recent keys, merged in
+    as it grows: about 8 bytes per key, lookups and inserts in batches."""
+
+    TAIL_MAX = 65_536
+
+    def __init__(self):
+        self.base = np.empty(0, dtype=np.uint64)
+        self.tail: set[int] = set()
+
+    def contains_many(self, keys: np.ndarray) -> np.ndarray:
+        keys = np.asarray(keys, dtype=np.uint64)
+        found = np.zeros(len(keys), dtype=bool)
+        if len(self.base):
+            pos = np.searchsorted(self.base, keys)
+            pos[pos == len(self.base)] = 0
+            found = self.base[pos] == keys
+        if self.tail:
+            found |= np.fromiter((k in self.tail for k in keys.tolist()), dtype=bool, count=len(keys))
+        return found
+
+    def add_many(self, keys: np.ndarray) -> None:
+        self.tail.update(np.asarray(keys, dtype=np.uint64).tolist())
+        if len(self.tail) > max(self.TAIL_MAX, len(self.base) // 8):
+            self.base = np.union1d(self.base, np.fromiter(self.tail, dtype=np.uint64, count=len(self.tail)))
+            self.tail = set()
+
+    @property
+    def added(self) -> int:
+        return len(self.base) + len(self.tail)
+
+    over_capacity = False
+
+    @property
+    def nbytes(self) -> int:
+        return self.base.nbytes + len(self.tail) * 8

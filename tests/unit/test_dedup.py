@@ -65,3 +65,43 @@ def test_phash_equals_imagehash():
         arr[: 40 + n] //= 3
         img = Image.fromarray(arr)
         assert phash_hex(img) == str(imagehash.phash(img))
+
+
+def test_dedup_past_its_capacity_keeps_every_unique_record(data_dir):
+    """A fixed 1,000-key filter once dropped most of 15k unique sentences as duplicates (issue 13): the exact
+    set and the growing Bloom filter keep every unique one at any size."""
+    from helpers import ListSink, record, run_steps
+    from mella.steps.dedup import ExactDedupFilter, NearDupFilter
+
+    lines = []
+    for name in ("ces", "hun", "rus", "srp-Cyrl", "srp-Latn", "vie", "arb", "kor", "tha"):
+        lines += (data_dir / "ntrex" / f"newstest2019-ref.{name}.txt").read_text(encoding="utf-8").splitlines()
+    unique = list(dict.fromkeys(line for line in lines if len(line) >= 40))
+    assert len(unique) > 2500
+    docs = [record(t, url=f"https://img.example/{i}.jpg") for i, t in enumerate(unique)]
+    docs += [record(unique[i], url=f"https://img.example/{i}.jpg") for i in range(0, 300, 3)]  # 100 exact repeats
+    sink = ListSink()
+    kept = run_steps([ExactDedupFilter(capacity=100, exclusion_writer=sink),
+                      NearDupFilter(capacity=100, exclusion_writer=sink)], docs)
+    exact = [d for d in sink.docs if d.metadata["filter_reason"] == "dup_exact"]
+    near = [d for d in sink.docs if d.metadata["filter_reason"] == "dup_near"]
+    assert len(exact) == 100
+    assert len(near) <= 0.01 * len(unique)  # only real near duplicates (NTREX repeats a few headlines)
+    assert len(kept) == len(unique) - len(near)
+
+
+def test_growing_bloom_keeps_its_rate_past_capacity():
+    import numpy as np
+
+    from mella.bloom import ScalableBloom
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 2**63, size=400_000, dtype=np.uint64)
+    bloom = ScalableBloom(1000, 1e-6)
+    false = 0
+    for i in range(0, len(keys), 4096):
+        batch = keys[i:i + 4096]
+        false += int(bloom.contains_many(batch).sum())
+        bloom.add_many(batch)
+    assert bloom.contains_many(keys).all() and len(bloom.filters) > 3
+    assert false / len(keys) < 1e-4  # a fixed 1,000-key filter is past 0.9 here
