@@ -30,7 +30,9 @@ def tool_python(tool: str) -> str:
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("consumers")
-    metas = [{"caption.en": "A tram on a bridge.", "mt.text": f"Tramvaj na mostě číslo {i}.", "mt.lang": "cs",
+    # captions long enough for caption QA (8 words at least)
+    metas = [{"caption.en": "A red and white tram crosses a stone bridge over the river.",
+              "mt.text": f"Červenobílá tramvaj přejíždí kamenný most přes řeku, snímek číslo {i}.", "mt.lang": "cs",
               "mt.qa.script": "Latn", "mt.qa.lid_label": "cs", "mt.qa.length_ratio": 1.0} for i in range(6)]
     folder = make_table(root / "translated", metas, steps=("mine", "fetch", "caption", "translate"),
                         texts=[f"Karlův most v Praze {i}" for i in range(6)])

@@ -35,7 +35,9 @@ def texts(data_dir):
 def dataset(tmp_path_factory):
     """A composed dataset of 12 records with both sources (24 samples), 2 records in test."""
     root = tmp_path_factory.mktemp("train-data")
-    metas = [{"caption.en": "A bridge.", "mt.text": f"Kamenný most přes řeku, snímek {i}.", "mt.lang": "cs",
+    # captions long enough for caption QA (8 words at least)
+    metas = [{"caption.en": "A stone bridge with statues crosses a wide river in the old town.",
+              "mt.text": f"Kamenný most se sochami vede přes širokou řeku ve starém městě, snímek {i}.", "mt.lang": "cs",
               "mt.qa.script": "Latn", "mt.qa.lid_label": "cs", "mt.qa.length_ratio": 1.0} for i in range(12)]
     folder = make_table(root / "translated", metas, steps=("mine", "fetch", "caption", "translate"),
                         texts=[f"Karlův most v Praze {i}" for i in range(12)])
