@@ -540,9 +540,14 @@ def eval_build(
         typer.echo("error: nothing to build: give --dataset, --wit or --multi30k (a --dataset whose test split "
                    "is empty gives no task)", err=True)
         raise typer.Exit(2)
+    from mella.eval.tasks import load_task
+
     for path in written:
         items = sum(1 for line in path.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
-        typer.echo(f"{path}  ({items} items)")
+        dropped = load_task(path).dropped
+        left_out = (f"; dropped {sum(dropped.values())}: " + ", ".join(f"{k} {v}" for k, v in dropped.items())
+                    if dropped else "; dropped 0")
+        typer.echo(f"{path}  ({items} items{left_out})")
 
 
 @eval_app.command("run")

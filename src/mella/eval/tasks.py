@@ -33,6 +33,7 @@ class Task(BaseModel):
     prompt_version: int = 1
     metrics: list[str] = Field(default_factory=list)
     description: str = ""
+    dropped: dict[str, int] = Field(default_factory=dict)  # source rows left out by `eval build`, per reason
     path: Path | None = Field(default=None, exclude=True)
 
     def items(self) -> list[dict]:
@@ -73,13 +74,15 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_task(out: Path, name: str, kind: str, lang: str, items: list[dict], description: str = "") -> Path:
-    """Writes ``out/name.yaml`` + ``out/name.jsonl``; returns the YAML path."""
+def write_task(out: Path, name: str, kind: str, lang: str, items: list[dict], description: str = "",
+               dropped: dict[str, int] | None = None) -> Path:
+    """Writes ``out/name.yaml`` + ``out/name.jsonl``; returns the YAML path. ``dropped``: rows of the source
+    left out, per reason (recorded in the YAML)."""
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out / f"{name}.jsonl", "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
     version, _ = prompts()
     task = Task(task=name, kind=kind, lang=lang, data=f"{name}.jsonl", prompt=prompt_for(lang),
                 prompt_version=version, metrics=CULTURE_METRICS if kind == "culture" else LANGUAGE_METRICS,
-                description=description)
+                description=description, dropped=dict(sorted((dropped or {}).items())))
     _atomic_write(out / f"{name}.yaml", yaml.safe_dump(task.model_dump(), allow_unicode=True, sort_keys=False))
     return out / f"{name}.yaml"
