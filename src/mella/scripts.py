@@ -104,3 +104,21 @@ def script_of(char: str) -> str | None:
     """The script of one character (None for digits, punctuation, symbols, spaces)."""
     tag = _mapping()[ord(char)]
     return _tags()[tag] if tag else None
+
+
+_SR_CYRL = dict(zip("абвгдђежзијклљмнњопрстћуфхцчџш", ["a", "b", "v", "g", "d", "đ", "e", "ž", "z", "i", "j", "k",
+                                                      "l", "lj", "m", "n", "nj", "o", "p", "r", "s", "t", "ć", "u",
+                                                      "f", "h", "c", "č", "dž", "š"]))
+
+
+def transliterate_sr(text: str) -> str:
+    """Serbian Cyrillic to Latin (Serbian's one-to-one mapping; case kept)."""
+    out = []
+    for c in text:
+        low = c.lower()
+        if low in _SR_CYRL:
+            latin = _SR_CYRL[low]
+            out.append(latin.capitalize() if c != low else latin)
+        else:
+            out.append(c)
+    return "".join(out)

