@@ -31,7 +31,11 @@ _ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "st", "jr", "sr", "sv", "pr
 
 @cache
 def stopwords(lang: str) -> frozenset[str]:
-    words_ = set(word_list(f"stopwords/{lang}.txt"))
+    """The language's stop words: its list (data/stopwords/<lang>.txt; Thai also pythainlp's), less the
+    entries written ``!word`` there (content words that a borrowed list contains: Thai "big", "new")."""
+    entries = set(word_list(f"stopwords/{lang}.txt"))
+    keep = {e[1:] for e in entries if e.startswith("!")}
+    words_ = entries - {e for e in entries if e.startswith("!")}
     if lang == "th":
         try:
             from pythainlp.corpus import thai_stopwords
@@ -39,7 +43,7 @@ def stopwords(lang: str) -> frozenset[str]:
             words_ |= set(thai_stopwords())
         except ImportError:
             pass
-    return frozenset(normalise(w, lang) for w in words_)
+    return frozenset(normalise(w, lang) for w in words_ - keep)
 
 
 @cache
@@ -62,8 +66,8 @@ def stemmer(lang: str):
 
 
 def _is_content(word: str, lang: str) -> bool:
-    norm = normalise(word, lang)
-    return len(norm) > 1 and not norm.isdigit() and norm not in stopwords(lang) and norm not in _ABBREVIATIONS
+    norm = normalise(word, lang)  # one letter is no word, but one Korean syllable is (집 house, 강 river)
+    return (len(norm) > 1 or lang == "ko" and norm.isalpha()) and not norm.isdigit() and norm not in stopwords(lang) and norm not in _ABBREVIATIONS
 
 
 def keywords(reference: str, lang: str) -> list[str]:

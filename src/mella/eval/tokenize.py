@@ -13,7 +13,10 @@ import re
 import unicodedata
 from functools import cache
 
-_WORD = re.compile(r"\w+(?:['’\-]\w+)*")
+# combining marks belong to the word they sit on (Python's \w does not match them): Arabic harakat and
+# tanween ("أيضًا" is one word, not "أيض" + "ا"), Latin and Cyrillic combining accents
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed"
+_WORD = re.compile(rf"[\w{_MARKS}]+(?:['’\-][\w{_MARKS}]+)*")
 _ARABIC_MARKS = re.compile("[\u064b-\u0652\u0670\u0640]")  # harakat, dagger alif, tatweel
 _ALEF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ة": "ه"})
 
@@ -39,9 +42,17 @@ def _thai_words(text: str) -> list[str]:
     return [w for w in word_tokenize(text, engine="newmm", keep_whitespace=False) if _WORD.search(w)]
 
 
+def _clean(text: str) -> str:
+    """NFC, and Cyrillic words typed with Latin look-alike letters repaired ("нa" with a Latin a: 21% of the
+    words of NTREX's Serbian Cyrillic references), so that they compare equal to the real word."""
+    from mella.lid import fix_homoglyphs
+
+    return fix_homoglyphs(unicodedata.normalize("NFC", text))
+
+
 def words(text: str, lang: str) -> list[str]:
     """Surface words of ``text`` in language ``lang`` (case kept)."""
-    text = unicodedata.normalize("NFC", text)
+    text = _clean(text)
     if lang == "th":
         return _thai_words(text)
     if lang == "ko":
@@ -52,7 +63,7 @@ def words(text: str, lang: str) -> list[str]:
 def words_and_gaps(text: str) -> tuple[list[str], list[str]]:
     """Words by the Unicode word rule (cased scripts) and, for each, the characters between it and the
     previous word (punctuation and spaces)."""
-    text = unicodedata.normalize("NFC", text)
+    text = _clean(text)
     out, gaps, end = [], [], 0
     for m in _WORD.finditer(text):
         out.append(m.group(0))
@@ -65,7 +76,7 @@ def tagged_words(text: str, lang: str) -> list[tuple[str, str, bool]]:
     """(word, tag, joined to the previous word without a space); tags only for Korean (kiwi's)."""
     if lang == "ko":
         out, end = [], -1
-        for tok in _kiwi().tokenize(unicodedata.normalize("NFC", text)):
+        for tok in _kiwi().tokenize(_clean(text)):
             if _WORD.search(tok.form):
                 out.append((tok.form, tok.tag, tok.start == end))
             end = tok.start + tok.len
