@@ -21,6 +21,16 @@ def _root() -> None:
 
 EXIT_USAGE, EXIT_INCOMPLETE, EXIT_EMPTY = 2, 3, 4
 
+# every data pipeline command takes these (executor settings beyond them: `executor:` in the YAML)
+EXECUTOR_OPTION = typer.Option(None, "--executor", help="local (default) | ray: where the tasks run (docs/scale.md)")
+RAY_ADDRESS_OPTION = typer.Option(None, "--ray-address",
+                                  help="join a running Ray cluster (auto, ray://head:10001); default: start Ray here")
+
+
+def _executor_overrides(executor: Optional[str], ray_address: Optional[str], prefix: str = "") -> dict:
+    return {f"{prefix}executor.kind": executor if executor or not ray_address else "ray",
+            f"{prefix}executor.ray_address": ray_address}
+
 
 @contextmanager
 def _job_errors():
@@ -116,6 +126,8 @@ def mine(
     out: Path = typer.Option(..., "--out", "-o", help="output directory (rerun the same command to resume)"),
     langs: Optional[str] = typer.Option(None, help="comma-separated target languages, e.g. cs,hu,sr"),
     workers: Optional[int] = typer.Option(None, help="parallel processes (1: in-process)"),
+    executor: Optional[str] = EXECUTOR_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (defaults < YAML < flags)"),
     set_: list[str] = typer.Option([], "--set", help="override any config key: --set lid.min_score=0.6"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the resolved config and exit"),
@@ -124,7 +136,8 @@ def mine(
     """Mine native alt-text image records (D_know candidates) from web crawls."""
     from mella.config import MineConfig
 
-    overrides = {"langs": langs.split(",") if langs else None, "workers": workers}
+    overrides = {"langs": langs.split(",") if langs else None, "workers": workers,
+                 **_executor_overrides(executor, ray_address)}
     cfg = _load(MineConfig, config, overrides, set_)
     if dry_run:
         typer.echo(json.dumps(cfg.model_dump(), indent=2, ensure_ascii=False))
@@ -150,6 +163,8 @@ def fetch(
     allow_private: bool = typer.Option(False, "--allow-private",
                                        help="allow private/loopback addresses (tests, intranets)"),
     offline: bool = typer.Option(False, "--offline", help="take images only from the crawl's WARC records"),
+    executor: Optional[str] = EXECUTOR_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (defaults < YAML < flags)"),
     set_: list[str] = typer.Option([], "--set", help="override any config key: --set min_side=128"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -158,7 +173,7 @@ def fetch(
     from mella.config import FetchConfig
 
     overrides = {"concurrency": concurrency, "workers": workers, "allow_private": True if allow_private else None,
-                 "network": False if offline else None}
+                 "network": False if offline else None, **_executor_overrides(executor, ray_address)}
     cfg = _load(FetchConfig, config, overrides, set_)
     _quiet_logs(verbose)
     from mella.recipes.fetch import run_fetch
@@ -180,14 +195,14 @@ def _print_fetch(summary: dict, out: Path) -> None:
 def _model_summary(kind: str, summary: dict, out: Path) -> None:
     steps = summary["steps"]
     failed = {k.removeprefix("failed_"): n for c in steps.values() for k, n in c.items() if k.startswith("failed_")}
-    made = sum(c.get("generated", 0) + c.get("from_cache", 0) for c in steps.values())
+    made = sum(c.get("generated", 0) + c.get("from_cache", 0) for c in steps.values())  # outputs, cached too
     typer.echo(f"{kind}: {summary['kept_total']} records" +
                (f", failures kept with their reason: {', '.join(f'{r} {n}' for r, n in failed.items())}" if failed else ""))
     for name, counters in steps.items():
         if "from_cache" in counters or "generated" in counters:
-            made, seconds = counters.get("generated", 0), counters.get("seconds", 0)
-            rate = f", {made / seconds:.2f} items/s" if made and seconds else ""
-            typer.echo(f"  {name}: {made} generated{rate}, {counters.get('from_cache', 0)} from cache")
+            generated, seconds = counters.get("generated", 0), counters.get("seconds", 0)
+            rate = f", {generated / seconds:.2f} items/s" if generated and seconds else ""
+            typer.echo(f"  {name}: {generated} generated{rate}, {counters.get('from_cache', 0)} from cache")
     typer.echo(f"output: {out}/train-*.parquet   stats: {out}/stats.json")
     if kind in ("caption", "translate") and summary["kept_total"] and not made:
         column = "caption_error" if kind == "caption" else "translation_error"
@@ -196,12 +211,12 @@ def _model_summary(kind: str, summary: dict, out: Path) -> None:
 
 
 def _model_job(kind: str, in_dir: Path, out: Path, backend, model, base_url, batch_size, workers, config, set_,
-               verbose, extra: dict | None = None) -> dict:
+               verbose, extra: dict | None = None, executor=None, ray_address=None) -> dict:
     from mella.config import CaptionConfig, TranslateConfig
 
     model_cls = CaptionConfig if kind == "caption" else TranslateConfig
     overrides = {"backend": backend, "model": model, "base_url": base_url, "batch_size": batch_size,
-                 "workers": workers} | (extra or {})
+                 "workers": workers, **_executor_overrides(executor, ray_address)} | (extra or {})
     cfg = _load(model_cls, config, overrides, set_)
     if not cfg.model:
         typer.echo("error: --model is required (a server model name or a local model directory)", err=True)
@@ -224,12 +239,15 @@ def caption(
     base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible server (openai backend)"),
     batch_size: Optional[int] = typer.Option(None),
     workers: Optional[int] = typer.Option(None),
+    executor: Optional[str] = EXECUTOR_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     config: Optional[Path] = typer.Option(None, "--config", "-c"),
     set_: list[str] = typer.Option([], "--set"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Detailed English captions of fetched images by an MLLM (cached, resumable)."""
-    _model_job("caption", in_dir, out, backend, model, base_url, batch_size, workers, config, set_, verbose)
+    _model_job("caption", in_dir, out, backend, model, base_url, batch_size, workers, config, set_, verbose,
+               executor=executor, ray_address=ray_address)
 
 
 @app.command()
@@ -242,13 +260,15 @@ def translate(
     langs: Optional[str] = typer.Option(None, help="translate every caption into these (default: record's own)"),
     batch_size: Optional[int] = typer.Option(None),
     workers: Optional[int] = typer.Option(None),
+    executor: Optional[str] = EXECUTOR_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     config: Optional[Path] = typer.Option(None, "--config", "-c"),
     set_: list[str] = typer.Option([], "--set"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Machine-translate captions into the target languages, with translation QA scores (cached, resumable)."""
     _model_job("translate", in_dir, out, backend, model, base_url, batch_size, workers, config, set_, verbose,
-               {"targets": langs.split(",") if langs else None})
+               {"targets": langs.split(",") if langs else None}, executor, ray_address)
 
 
 @app.command()
@@ -258,6 +278,8 @@ def align(
     model: str = typer.Option(..., help="a CLIP/SigLIP-family model directory (or hub id in the local cache)"),
     batch_size: Optional[int] = typer.Option(None),
     workers: Optional[int] = typer.Option(None),
+    executor: Optional[str] = EXECUTOR_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     config: Optional[Path] = typer.Option(None, "--config", "-c"),
     set_: list[str] = typer.Option([], "--set"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -265,7 +287,8 @@ def align(
     """Image-text alignment scores of records with a dual encoder (cached, resumable; `select` decides)."""
     from mella.config import AlignConfig
 
-    cfg = _load(AlignConfig, config, {"model": model, "batch_size": batch_size, "workers": workers}, set_)
+    cfg = _load(AlignConfig, config, {"model": model, "batch_size": batch_size, "workers": workers,
+                                      **_executor_overrides(executor, ray_address)}, set_)
     _quiet_logs(verbose)
     from mella.recipes.ling import run_align
 
@@ -278,6 +301,8 @@ def align(
 def select(
     in_dir: Path = typer.Argument(..., help="a record table (any stage's output)"),
     out: Path = typer.Option(..., "--out", "-o"),
+    executor: Optional[str] = EXECUTOR_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     config: Optional[Path] = typer.Option(None, "--config", "-c"),
     set_: list[str] = typer.Option([], "--set", help="thresholds: --set min_align_score=0.2 --set qa.min_similarity=0.85"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -285,7 +310,7 @@ def select(
     """Decide which records make D_know and D_ling samples from the saved scores (no model runs again)."""
     from mella.config import SelectConfig
 
-    cfg = _load(SelectConfig, config, {}, set_)
+    cfg = _load(SelectConfig, config, _executor_overrides(executor, ray_address), set_)
     _quiet_logs(verbose)
     from mella.recipes.ling import run_select
 
@@ -393,6 +418,8 @@ def build(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="output directory (default: `out:` in the YAML)"),
     langs: Optional[str] = typer.Option(None, help="comma-separated target languages"),
     workers: Optional[int] = typer.Option(None, help="parallel processes (every stage)"),
+    executor: Optional[str] = EXECUTOR_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     allow_private: bool = typer.Option(False, "--allow-private", help="allow private addresses when fetching"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="the build YAML (or give it as the argument)"),
     set_: list[str] = typer.Option([], "--set", help="e.g. --set mine.lid.min_score=0.6 --set compose.quota=1000"),
@@ -408,7 +435,8 @@ def build(
         inputs = [str(Path(a).resolve()) for a in args]  # paths on the command line: from here
     overrides = {"inputs": inputs or None, "out": str(out.resolve()) if out else None,
                  "mine.langs": langs.split(",") if langs else None,
-                 "workers": workers, "fetch.allow_private": True if allow_private else None}
+                 "workers": workers, "fetch.allow_private": True if allow_private else None,
+                 **_executor_overrides(executor, ray_address)}
     cfg = _load(BuildConfig, config, overrides, set_)
     _quiet_logs(verbose)
     from mella.recipes.build import run_build

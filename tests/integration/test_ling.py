@@ -257,3 +257,25 @@ def test_cli_translate_that_translates_nothing_exits_non_zero(tmp_path):
         server.close()
     assert proc.returncode == 4, proc.stderr
     assert "kept 0 translations" in proc.stderr and "http_500" in proc.stderr and "translation_error" in proc.stderr
+
+
+def test_cli_translate_served_from_the_cache_exits_zero(tmp_path):
+    """A second run into a new folder gets every translation from the cache: that is success, not 'kept 0'."""
+    import os
+    import subprocess
+    import sys
+
+    table = make_table(tmp_path / "cap", [{"caption.en": "A red boat at a pier in the old harbour."}] * 3,
+                       ("mine", "fetch", "caption"))
+    server = ChatServer(lambda body, n: (200, "Červená loďka u mola ve starém přístavu."))
+    env = dict(os.environ, MELLA_CACHE_DIR=str(tmp_path / "c"))
+    try:
+        for out in ("mt1", "mt2"):
+            cmd = [sys.executable, "-m", "mella.cli", "translate", str(table), "--out", str(tmp_path / out),
+                   "--backend", "openai", "--model", "m", "--base-url", server.url, "--set", "similarity=false"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+            assert proc.returncode == 0, proc.stderr
+    finally:
+        server.close()
+    assert "0 generated, 3 from cache" in proc.stdout and "kept 0" not in proc.stderr
+    assert [r["translation"] for r in rows(tmp_path / "mt2")] == ["Červená loďka u mola ve starém přístavu."] * 3
