@@ -68,9 +68,25 @@ class WriteConfig(_Strict):
     compression: Literal["zstd", "snappy", "gzip", "brotli", "lz4", "none"] = "zstd"
 
 
+class ExecutorConfig(_Strict):
+    """Where a data pipeline's tasks run (docs/scale.md). Not part of a job's identity: a run started on one
+    executor resumes on the other."""
+
+    kind: Literal["local", "ray"] = "local"
+    ray_address: str | None = None  # a running cluster ("auto", "ray://head:10001"); None: start Ray here
+    cpus_per_task: Annotated[float, Field(gt=0)] = 1.0  # fractional: tasks share CPUs (2 workers on 2 cores: 0.5)
+    gpus_per_task: Annotated[float, Field(ge=0)] = 0.0  # model stages on a GPU cluster: 1 (or 0.5 to share one)
+    mem_per_cpu_gb: Annotated[float, Field(gt=0)] = 2.0  # memory Ray reserves per CPU of a task
+
+
+# config keys that say how a job runs, not what it computes: left out of the job's identity (job.json)
+RUN_KEYS = {"workers", "executor", "concurrency"}
+
+
 class MineConfig(_Strict):
     langs: list[str] = Field(default_factory=lambda: ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi"])
     workers: Pos = 1
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     languages: dict[str, dict[str, Any]] = Field(default_factory=dict)  # language-table overrides/additions
     read: ReadConfig = Field(default_factory=ReadConfig)
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
@@ -137,6 +153,7 @@ class FetchConfig(_Strict):
     """`mella fetch`: network, image checks, dedup and output (docs/images.md)."""
 
     workers: Pos = 1
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     concurrency: Pos = 16  # threads per worker
     per_host: Pos = 4  # requests in flight to one host
     timeout: Seconds = 10.0  # seconds per socket operation
@@ -177,6 +194,7 @@ class CaptionConfig(_Strict):
     backoff: Ratio = 1.0  # seconds before the first retry, doubled each time
     concurrency: Pos = 8  # requests in flight per worker (openai backend)
     workers: Pos = 1
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     shard_records: Pos = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
 
@@ -213,6 +231,7 @@ class TranslateConfig(_Strict):
     similarity: bool = True
     qa: QAConfig = Field(default_factory=QAConfig)  # the summary's QA counts use these (select decides)
     workers: Pos = 1
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     shard_records: Pos = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
 
@@ -223,6 +242,7 @@ class AlignConfig(_Strict):
     model: str = ""
     batch_size: Pos = 32
     workers: Pos = 1
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     shard_records: Pos = 1000
     write: WriteConfig = Field(default_factory=lambda: WriteConfig(rows_per_file=10_000, batch_rows=256))
 
@@ -250,6 +270,7 @@ class SelectConfig(_Strict):
     qa: QAConfig = Field(default_factory=QAConfig)  # D_ling: translation QA
     caption_qa: CaptionQAConfig = Field(default_factory=CaptionQAConfig)  # D_ling: caption QA
     workers: Pos = 1
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     shard_records: Pos = 10_000
     write: WriteConfig = Field(default_factory=WriteConfig)
 
@@ -297,6 +318,7 @@ class BuildConfig(_Strict):
     inputs: list[str] = Field(default_factory=list)
     out: str | None = None
     workers: Pos | None = None  # every stage's workers at once
+    executor: ExecutorConfig | None = None  # every stage's executor at once
     mine: MineConfig = Field(default_factory=MineConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     align: AlignConfig = Field(default_factory=AlignConfig)

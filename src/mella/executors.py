@@ -1,4 +1,5 @@
-"""Executors, built in one place: datatrove's local executor, made safe for unattended runs.
+"""Executors, built in one place: datatrove's local executor, made safe for unattended runs, or
+datatrove's Ray executor (``executor.kind: ray``) for a cluster, over the same pipeline steps.
 
 - A worker process that dies (killed, out of memory) ends the run as *incomplete* (the CLI exits 3 and a
   rerun resumes): datatrove's multiprocess pool would wait for its result forever. Several workers run
@@ -6,6 +7,12 @@
 - Before a rerun, every task marked complete is checked against its outputs: a shard that is missing,
   unreadable or shorter than the task's own count means the task is redone (a crash between the files
   and the marker, a disk that filled up, a file someone deleted).
+- Ray: every task is an actor with ``cpus_per_task`` (fractional CPUs let tasks share a core: on a
+  2-core machine, 2 workers at 1 CPU each leave nothing for Ray's own work), ``gpus_per_task`` and
+  memory; a task whose actor dies is resubmitted by datatrove (3 times), and one that still fails
+  leaves the run incomplete, as locally. Completion markers and stats live in the same logging folder,
+  so a run started locally resumes on Ray and back. The cluster is joined (``ray_address``) or started
+  on this machine once per process, before any work; an unreachable address is one clear error.
 """
 
 from __future__ import annotations
@@ -60,9 +67,65 @@ def _worker_logging() -> None:
         logger.disable("datatrove")
 
 
-def executor(pipeline: list, logging_dir: Path, tasks: int = 1, workers: int = 1) -> LocalExecutor:
-    """``tasks`` tasks of ``pipeline``, at most ``workers`` at a time, logs and markers in ``logging_dir``."""
-    return LocalExecutor(pipeline, tasks=tasks, workers=max(1, min(workers, tasks)), logging_dir=str(logging_dir))
+def executor(pipeline: list, logging_dir: Path, tasks: int = 1, workers: int = 1, settings=None):
+    """``tasks`` tasks of ``pipeline``, at most ``workers`` at a time, logs and markers in ``logging_dir``;
+    ``settings`` (an ``ExecutorConfig``) chooses local processes or Ray."""
+    workers = max(1, min(workers, tasks))
+    if settings is None or settings.kind == "local":
+        return LocalExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(logging_dir))
+    from datatrove.executor import RayPipelineExecutor
+
+    connect(settings)
+    return RayPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(logging_dir),
+                               cpus_per_task=settings.cpus_per_task, gpus_per_task=settings.gpus_per_task,
+                               mem_per_cpu_gb=settings.mem_per_cpu_gb)
+
+
+def _reachable(address: str | None, timeout: float = 5.0) -> None:
+    """ConnectionError when a ``host:port`` or ``ray://host:port`` address does not accept connections."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address or address == "auto" or address.startswith("local"):
+        return
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    if parts.hostname is None or parts.port is None:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=timeout).close()
+    except OSError as e:
+        raise ConnectionError(f"{parts.hostname}:{parts.port} does not answer ({e.strerror or e})") from None
+
+
+# passed to Ray's worker processes (started by Ray, not by us: they do not inherit this process's environment)
+FORWARDED_ENV = ("MELLA_QUIET", "MELLA_CACHE_DIR", "HF_HUB_OFFLINE", "HF_HOME", "TRANSFORMERS_OFFLINE",
+                 "PYTHONHASHSEED")
+
+
+def connect(settings) -> None:
+    """Joins the Ray cluster at ``settings.ray_address`` or starts one on this machine (once per process).
+    Raises ValueError with the fix when Ray is not installed or the cluster cannot be reached."""
+    if settings is None or settings.kind != "ray":
+        return
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--executor ray needs Ray: pip install 'mella[ray]'") from None
+    if ray.is_initialized():
+        return
+    import os
+
+    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    try:
+        _reachable(settings.ray_address)  # Ray itself retries an unreachable address for minutes
+        ray.init(address=settings.ray_address, runtime_env={"env_vars": env} if env else None,
+                 include_dashboard=False, log_to_driver=bool(os.environ.get("MELLA_RAY_LOGS")),
+                 configure_logging=False)
+    except Exception as e:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError, TimeoutError
+        where = f"the Ray cluster at {settings.ray_address!r}" if settings.ray_address else "a local Ray instance"
+        raise ValueError(f"cannot start or join {where}: {str(e).splitlines()[0] if str(e) else type(e).__name__}; "
+                         "start the cluster (`ray start --head`) and pass its address with --ray-address "
+                         "(or `executor.ray_address`), or leave it unset to start Ray on this machine") from None
 
 
 def run_all(ex) -> None:

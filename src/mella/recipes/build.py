@@ -39,9 +39,14 @@ def run_build(cfg: BuildConfig, echo=print, base: Path = Path(".")) -> dict:
     resolve_langs(cfg.mine.langs, build_table(cfg.mine.languages))  # unknown languages fail before any work
     out = Path(_resolve(base, cfg.out))
     inputs = [_resolve(base, i) for i in cfg.inputs]
-    if cfg.workers:
-        for section in (cfg.mine, cfg.fetch, cfg.align, cfg.caption, cfg.translate, cfg.select):
+    for section in (cfg.mine, cfg.fetch, cfg.align, cfg.caption, cfg.translate, cfg.select):
+        if cfg.workers:
             section.workers = cfg.workers
+        if cfg.executor is not None:
+            section.executor = cfg.executor.model_copy()
+    from mella.executors import connect
+
+    connect(cfg.mine.executor)  # an unreachable cluster fails here, before any work
     cfg.fetch.image_store = _resolve(base, cfg.fetch.image_store) or str(out / "images")
     cfg.compose.templates_dir = _resolve(base, cfg.compose.templates_dir)
     cfg.compose.select = cfg.select

@@ -8,7 +8,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from mella.executors import executor, run_all
+from mella.executors import connect, executor, run_all
 
 
 LOCK_NAME = ".mella.lock"
@@ -131,7 +131,10 @@ def map_table(table, out: Path, steps, added: list, cfg, stage: str) -> dict:
     total = table.rows()
     if total == 0:
         raise ValueError(f"{table.path}: the table has no records: nothing for `mella {stage}` to do")
-    with open_output(out, [str(table.path.resolve())], cfg.model_dump(exclude={"workers"})):
+    from mella.config import RUN_KEYS
+
+    connect(getattr(cfg, "executor", None))  # an unreachable cluster fails here, before any work
+    with open_output(out, [str(table.path.resolve())], cfg.model_dump(exclude=RUN_KEYS)):
         return _map_table(table, out, steps, added, cfg, stage, total)
 
 
@@ -150,7 +153,8 @@ def _map_table(table, out, steps, added, cfg, stage, total):
                 ParquetShardWriter(out, columns, prefix="train", rows_per_file=w.rows_per_file,
                                    batch_rows=w.batch_rows, compression=w.compression)]
     tasks = max(1, math.ceil(total / cfg.shard_records))
-    run_all(executor(pipeline, out / "logs" / stage, tasks=tasks, workers=cfg.workers))
+    run_all(executor(pipeline, out / "logs" / stage, tasks=tasks, workers=cfg.workers,
+                     settings=getattr(cfg, "executor", None)))
     summary = summarise(out)
     atomic_json(out / "stats.json", summary)
     write_manifest(out, stage, table, summary["kept_total"])

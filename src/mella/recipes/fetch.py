@@ -12,8 +12,8 @@ import math
 import shutil
 from pathlib import Path
 
-from mella.config import FetchConfig
-from mella.executors import executor, run_all
+from mella.config import RUN_KEYS, FetchConfig
+from mella.executors import connect, executor, run_all
 from mella.recipes.common import atomic_json, open_output, summarise
 from mella.schema import carried, step_columns, with_reason
 from mella.shards import iter_rows
@@ -26,7 +26,8 @@ def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
     total = table.rows()
     if total == 0:
         raise ValueError(f"{in_dir}: the table has no records: nothing to fetch")
-    with open_output(out, [str(in_dir.resolve())], cfg.model_dump(exclude={"workers", "concurrency"})):
+    connect(cfg.executor)  # an unreachable cluster fails here, before any work
+    with open_output(out, [str(in_dir.resolve())], cfg.model_dump(exclude=RUN_KEYS)):
         return _fetch(table, out, cfg, total)
 
 
@@ -69,12 +70,12 @@ def _fetch(table, out: Path, cfg: FetchConfig, total: int) -> dict:
               ImageFetcher(fetcher if cfg.network else None, checks, store, WarcImages(index) if index else None,
                            cfg.concurrency, exclusion_writer=sink, max_pixels_in_flight=cfg.max_pixels_in_flight),
               writer(out / "_fetched", "fetched")]
-    run_all(executor(stage1, out / "logs" / "fetch", tasks=tasks, workers=cfg.workers))
+    run_all(executor(stage1, out / "logs" / "fetch", tasks=tasks, workers=cfg.workers, settings=cfg.executor))
     sink2 = writer(out / "excluded", "excluded-dedup", excluded=True)
     stage2 = [StagedParquetReader(out / "_fetched", "fetched", batch_rows=64),
               ImageDedupFilter(cfg.phash_distance, exclusion_writer=sink2),
               writer(out, "train")]
-    run_all(executor(stage2, out / "logs" / "dedup"))
+    run_all(executor(stage2, out / "logs" / "dedup", settings=cfg.executor))
     shutil.rmtree(out / "_fetched", ignore_errors=True)
     _remove_unreferenced(out, store)
     summary = summarise(out, staging=("fetch",))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mella.config import MineConfig
-from mella.executors import executor, run_all
+from mella.config import RUN_KEYS, MineConfig
+from mella.executors import connect, executor, run_all
 from mella.recipes.common import atomic_json, open_output, summarise
 from mella.languages import build_table, resolve_langs
 from mella.schema import MINED_COLUMNS, with_reason
@@ -85,8 +85,9 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     if not files:
         raise ValueError(f"no readable input files in {inputs}")
     languages = resolve_langs(cfg.langs, build_table(cfg.languages))  # fails early on unknown languages
+    connect(cfg.executor)  # an unreachable cluster fails here, before any work
     out = Path(out)
-    with open_output(out, [str(f.resolve()) for f in files], cfg.model_dump(exclude={"workers"})):
+    with open_output(out, [str(f.resolve()) for f in files], cfg.model_dump(exclude=RUN_KEYS)):
         return _mine(files, out, cfg, languages)
 
 
@@ -104,19 +105,19 @@ def _mine(files: list[Path], out: Path, cfg: MineConfig, languages: dict) -> dic
         sink = writer(excluded_dir, "excluded", excluded=True)
         pipeline = (mining_steps(files, cfg, sink, languages, carried=carried) + _near_dedup(cfg, sink)
                     + [writer(out, KEPT_PREFIX)])
-        run_all(executor(pipeline, out / "logs" / "mine"))
+        run_all(executor(pipeline, out / "logs" / "mine", settings=cfg.executor))
     else:
         stage1 = out / "_stage1"
         sink = writer(excluded_dir, "excluded-s1", excluded=True)
         steps1 = (mining_steps(files, cfg, sink, languages, exact_dedup=False, carried=carried)
                   + [writer(stage1, "stage1")])
-        run_all(executor(steps1, out / "logs" / "stage1", tasks=len(files), workers=workers))
+        run_all(executor(steps1, out / "logs" / "stage1", tasks=len(files), workers=workers, settings=cfg.executor))
         from mella.steps.staged import StagedParquetReader
 
         sink2 = writer(excluded_dir, "excluded-dedup", excluded=True)
         steps2 = ([StagedParquetReader(stage1, "stage1")] + _exact_dedup(cfg, sink2) + _near_dedup(cfg, sink2)
                   + [writer(out, KEPT_PREFIX)])
-        run_all(executor(steps2, out / "logs" / "stage2"))
+        run_all(executor(steps2, out / "logs" / "stage2", settings=cfg.executor))
         shutil.rmtree(stage1, ignore_errors=True)
     from mella.report.card import write_card
     from mella.table import write_manifest
