@@ -1,13 +1,25 @@
 """A content cache for model outputs: key = hash of everything that determines the output (input text or
-image hash, backend, model, parameters, prompt version). Append-only JSONL, loaded once; a rerun or a
-threshold change never recomputes a finished caption, translation or evaluation answer."""
+image hash, backend, model, parameters, prompt version) and nothing else (not the server's address: a
+vLLM server that moves keeps its cache). A rerun or a threshold change never recomputes a finished
+caption, translation, alignment score or evaluation answer.
+
+Storage: one SQLite file per kind (``$MELLA_CACHE_DIR/<name>.sqlite``) in WAL mode, so many processes of
+one machine read and write it at once; opening it costs the same at 200 entries or 200 million (no
+file is loaded whole), and a lookup is one indexed query. SQLite's WAL needs the processes on one host:
+on a cluster each node keeps its own cache (``MELLA_CACHE_DIR`` on local disk) and ``mella cache merge``
+joins them (docs/scale.md). A JSON Lines cache of an earlier mella version is imported once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import sqlite3
 from pathlib import Path
+
+# parameters of a backend that say where it runs, not what it computes: left out of cache keys
+PLACEMENT_PARAMS = ("base_url",)
 
 
 def cache_dir() -> Path:
@@ -18,32 +30,118 @@ def content_key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def output_params(params: dict) -> dict:
+    """A backend's parameters less those that only say where it runs (the server's URL)."""
+    return {k: v for k, v in params.items() if k not in PLACEMENT_PARAMS}
+
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, output TEXT NOT NULL) WITHOUT ROWID"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=120, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(_SCHEMA)
+    return db
+
+
 class ContentCache:
-    """``get(key)`` / ``put(key, value)`` over ``$MELLA_CACHE_DIR/<name>.jsonl``."""
+    """``get(key)`` / ``put(key, value)`` (and ``get_many`` / ``put_many``) over ``<folder>/<name>.sqlite``.
+    The connection opens on first use in each process (a cache handed to a worker process reopens it)."""
 
     def __init__(self, name: str, folder: Path | None = None):
-        self.path = (folder or cache_dir()) / f"{name}.jsonl"
-        self.entries: dict[str, str] = {}
-        if self.path.is_file():
-            with open(self.path, encoding="utf-8") as fh:
-                for line in fh:
-                    try:
-                        row = json.loads(line)
-                        self.entries[row["key"]] = row["output"]
-                    except (json.JSONDecodeError, KeyError):
-                        continue  # a line cut by a crash
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = (folder or cache_dir()) / f"{name}.sqlite"
+        self._db: sqlite3.Connection | None = None
+        self._pid = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None or self._pid != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db, self._pid = connect(self.path), os.getpid()
+            self._import_jsonl()
+        return self._db
 
     def get(self, key: str) -> str | None:
-        return self.entries.get(key)
+        row = self._conn().execute("SELECT output FROM cache WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        db, found = self._conn(), {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 500):  # SQLite's bound-parameter limit
+            chunk = unique[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(db.execute(f"SELECT key, output FROM cache WHERE key IN ({marks})", chunk).fetchall())
+        return found
 
     def put(self, key: str, output: str) -> None:
-        self.entries[key] = output
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"key": key, "output": output}, ensure_ascii=False) + "\n")
+        self._conn().execute("INSERT OR REPLACE INTO cache (key, output) VALUES (?, ?)", (key, output))
 
-    def __getstate__(self):  # processes re-read the file rather than receive a copy
+    def put_many(self, items: list[tuple[str, str]]) -> None:
+        db = self._conn()
+        with _transaction(db):
+            db.executemany("INSERT OR REPLACE INTO cache (key, output) VALUES (?, ?)", items)
+
+    def __len__(self) -> int:
+        return self._conn().execute("SELECT COUNT(*) FROM cache").fetchone()[0]
+
+    def _import_jsonl(self) -> None:
+        """Imports (once) the JSON Lines file an earlier mella kept beside it, then renames that file."""
+        old = self.path.with_suffix(".jsonl")
+        if not old.is_file():
+            return
+        items = []
+        with open(old, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                try:
+                    row = json.loads(line)
+                    items.append((str(row["key"]), str(row["output"])))
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    continue  # a line cut by a crash
+        with _transaction(self._db):
+            self._db.executemany("INSERT OR IGNORE INTO cache (key, output) VALUES (?, ?)", items)
+        try:
+            old.rename(old.with_name(old.name + ".imported"))
+        except FileNotFoundError:
+            pass  # another process imported it at the same time
+
+    def __getstate__(self):  # a worker process opens its own connection
         return {"path": self.path}
 
     def __setstate__(self, state):
-        self.__init__(state["path"].stem, state["path"].parent)
+        self.path, self._db, self._pid = state["path"], None, None
+
+
+class _transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, *_):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def merge(sources: list[Path], into: Path) -> dict[str, int]:
+    """Entries of the cache files ``sources`` added to ``into`` (created if missing; an entry already
+    there is kept). Returns the entries read per source and the total after."""
+    into.parent.mkdir(parents=True, exist_ok=True)
+    db = connect(into)
+    read = {}
+    for src in sources:
+        if not Path(src).is_file():
+            raise FileNotFoundError(f"no cache file {src}")
+        try:
+            other = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+            rows = other.execute("SELECT key, output FROM cache").fetchall()
+            other.close()
+        except sqlite3.DatabaseError as e:
+            raise ValueError(f"{src} is not a mella cache file: {e}") from None
+        with _transaction(db):
+            db.executemany("INSERT OR IGNORE INTO cache (key, output) VALUES (?, ?)", rows)
+        read[str(src)] = len(rows)
+    total = db.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
+    db.close()
+    return {"read": read, "total": total}

@@ -510,6 +510,25 @@ def experiment_ablate(
     typer.echo(f"report: {result['report']['html']}  {result['report']['markdown']}  {result['report']['png']}")
 
 
+cache_app = typer.Typer(no_args_is_help=True, help="The model-output cache ($MELLA_CACHE_DIR, one SQLite file per kind).")
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("merge")
+def cache_merge(
+    sources: list[Path] = typer.Argument(..., help="cache files (<kind>.sqlite) of other machines or folders"),
+    into: Path = typer.Option(..., "--into", help="the cache file that receives their entries (created if missing)"),
+) -> None:
+    """Merge per-node caches (a cluster keeps one per node: SQLite's WAL needs one host) into one."""
+    from mella.cache import merge
+
+    with _job_errors():
+        result = merge(sources, into)
+    for src, n in result["read"].items():
+        typer.echo(f"{src}: {n} entries")
+    typer.echo(f"{into}: {result['total']} entries")
+
+
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: culture (keywords) x language (METEOR, BLEU, ...).")
 app.add_typer(eval_app, name="eval")
 

@@ -279,3 +279,19 @@ def test_cli_translate_served_from_the_cache_exits_zero(tmp_path):
         server.close()
     assert "0 generated, 3 from cache" in proc.stdout and "kept 0" not in proc.stderr
     assert [r["translation"] for r in rows(tmp_path / "mt2")] == ["Červená loďka u mola ve starém přístavu."] * 3
+
+
+def test_a_moved_server_keeps_its_cache(tmp_path):
+    """The cache key is the model, its parameters, the prompt and the image, not the server's address."""
+    fetched = make_table(tmp_path / "fetched", [{}] * 3)
+    caption = "A wooden boat moored at a stone pier in a quiet harbour at dusk."
+    first, second = ChatServer(lambda body, n: (200, caption)), ChatServer(lambda body, n: (200, "other"))
+    try:
+        run_caption(fetched, tmp_path / "a", CaptionConfig(backend="openai", model="m", base_url=first.url))
+        summary = run_caption(fetched, tmp_path / "b", CaptionConfig(backend="openai", model="m", base_url=second.url))
+    finally:
+        first.close()
+        second.close()
+    assert len(first.calls) == 3 and second.calls == []
+    assert [r["caption_en"] for r in rows(tmp_path / "b")] == [caption] * 3
+    assert [c for name, c in summary["steps"].items() if "caption" in name][0]["from_cache"] == 3

@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from mella.cache import ContentCache, content_key
+from mella.cache import ContentCache, content_key, output_params
 from mella.models import Request, generate_safely, get_generator
 from mella.eval.tasks import Task, load_task
 
@@ -54,7 +54,8 @@ def run_tasks(task_paths: list[str | Path], out: str | Path, backend: str, batch
     meta_path = out / "run.json"
     if meta_path.exists():
         previous = json.loads(meta_path.read_text(encoding="utf-8"))
-        if (previous["backend"], previous["params"]) != (meta["backend"], meta["params"]):
+        # the same model answers the same: a server that moved (base_url) is the same run
+        if (previous["backend"], output_params(previous["params"])) != (meta["backend"], output_params(meta["params"])):
             raise ValueError(f"{out} holds outputs of another model/backend; use another --out")
         meta["tasks"] = previous["tasks"] | meta["tasks"]
     tmp = out / ".run.json.tmp"
@@ -72,7 +73,7 @@ def run_tasks(task_paths: list[str | Path], out: str | Path, backend: str, batch
             for start in range(0, len(pending), batch_size):
                 batch = pending[start : start + batch_size]
                 requests = [Request(task.image_path(i), task.prompt, i["lang"]) for i in batch]
-                keys = [request_key(backend, meta["params"], task.prompt_version, r) for r in requests]
+                keys = [request_key(backend, output_params(meta["params"]), task.prompt_version, r) for r in requests]
                 results: list = [cache.get(k) if cache else None for k in keys]
                 todo = [n for n, r in enumerate(results) if r is None]
                 stats["cached"] += len(batch) - len(todo)

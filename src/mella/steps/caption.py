@@ -6,7 +6,7 @@ import base64
 
 from datatrove.data import Document, DocumentsPipeline
 
-from mella.cache import ContentCache, content_key
+from mella.cache import ContentCache, content_key, output_params
 from mella.ling.caption_qa import caption_scores
 from mella.ling.prompts import caption_prompt
 from mella.models import GenerationError, Request, generate_safely, get_generator
@@ -48,7 +48,8 @@ class Captioner(CountingStep):
             self.flush_counts()
 
     def _batch(self, batch, generator, cache, params, version, prompt):
-        keys = [content_key(self.backend, params, version, prompt, d.metadata.get("img.sha256")) for d in batch]
+        keys = [content_key(self.backend, output_params(params), version, prompt, d.metadata.get("img.sha256"))
+                for d in batch]
         results: list = [cache.get(k) for k in keys]
         todo = [n for n, r in enumerate(results) if r is None]
         self.counts["from_cache"] += len(batch) - len(todo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datatrove.data import Document, DocumentsPipeline
 
-from mella.cache import ContentCache, content_key
+from mella.cache import ContentCache, content_key, output_params
 from mella.languages import Language
 from mella.models import get_translator
 from mella.models.translators import TranslationError
@@ -81,7 +81,7 @@ class Translator(CountingStep):
         lang = self.languages[batch[0].metadata["mt.lang"]]
         code, name = lang.mt_code or lang.code, lang.name
         sources = [d.metadata["caption.en"] for d in batch]
-        keys = [content_key(self.backend, params, code, s) for s in sources]
+        keys = [content_key(self.backend, output_params(params), code, s) for s in sources]
         results: list = [cache.get(k) for k in keys]
         todo = [n for n, r in enumerate(results) if r is None]
         self.counts["from_cache"] += len(batch) - len(todo)
