@@ -155,7 +155,7 @@ class FetchConfig(_Strict):
     workers: Pos = 1
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     concurrency: Pos = 16  # threads per worker
-    per_host: Pos = 4  # requests in flight to one host
+    per_host: Pos = 4  # requests in flight to one host, across all workers of the run (OUT/.host_slots)
     timeout: Seconds = 10.0  # seconds per socket operation
     deadline: Seconds = 60.0  # seconds for a whole request (each redirect hop): slow-trickling servers end here
     retries: NonNeg = 2

@@ -16,6 +16,7 @@ import socket
 import ssl
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -119,38 +120,75 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 
 class HostLimiter:
-    """At most ``per_host`` requests in flight to one host (politeness)."""
+    """At most ``per_host`` requests in flight to one host (politeness), across the threads of a process
+    and, with ``slots_dir``, across every process that shares that folder: the workers of a run (local
+    processes, or Ray workers of one machine; a shared filesystem with working ``flock`` extends it to a
+    cluster). A slot is an exclusive ``flock`` on ``<slots_dir>/<host hash>-<n>``; the kernel releases it
+    when its holder dies, so a killed worker never keeps a host's slot."""
 
-    def __init__(self, per_host: int):
-        self.per_host = per_host
+    def __init__(self, per_host: int, slots_dir: str | None = None, poll: float = 0.02):
+        self.per_host, self.slots_dir, self.poll = per_host, slots_dir, poll
         self._lock = threading.Lock()
         self._sems: dict[str, threading.Semaphore] = {}
 
-    def __call__(self, host: str) -> threading.Semaphore:
+    def _sem(self, host: str) -> threading.Semaphore:
         with self._lock:
             if host not in self._sems:
                 self._sems[host] = threading.Semaphore(self.per_host)
             return self._sems[host]
+
+    @contextmanager
+    def __call__(self, host: str):
+        with self._sem(host):
+            if self.slots_dir is None:
+                yield
+                return
+            fh = self._slot(host)
+            try:
+                yield
+            finally:
+                fh.close()  # releases the flock
+
+    def _slot(self, host: str):
+        import fcntl
+        import hashlib
+        import os
+        import random
+
+        os.makedirs(self.slots_dir, exist_ok=True)
+        stem = hashlib.sha1(host.encode()).hexdigest()[:16]
+        order = list(range(self.per_host))
+        while True:
+            random.shuffle(order)
+            for n in order:
+                fh = open(os.path.join(self.slots_dir, f"{stem}-{n}"), "a")
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return fh
+                except OSError:
+                    fh.close()
+            time.sleep(self.poll * (0.5 + random.random()))
 
 
 class SafeFetcher:
     def __init__(self, allow_private: bool = False, timeout: float = 10.0, max_bytes: int = 20_000_000,
                  max_redirects: int = 3, retries: int = 2, backoff: float = 0.5, per_host: int = 4,
                  honour_robots_header: bool = True, user_agent: str = USER_AGENT,
-                 allowed_networks: list[str] | tuple = (), deadline: float = 60.0):
+                 allowed_networks: list[str] | tuple = (), deadline: float = 60.0, host_slots: str | None = None):
         """``allow_private``: every private/loopback/link-local address is allowed; ``allowed_networks``:
         only these CIDRs are (e.g. ``["127.0.0.1/32"]`` for a test server). ``timeout`` bounds each socket
-        operation, ``deadline`` the whole request (a server trickling bytes cannot hold a thread)."""
+        operation, ``deadline`` the whole request (a server trickling bytes cannot hold a thread).
+        ``host_slots``: a folder that makes ``per_host`` hold across processes (HostLimiter)."""
         self.allow_private, self.timeout, self.max_bytes = allow_private, timeout, max_bytes
         self.deadline = deadline
         self.allowed_networks = tuple(ipaddress.ip_network(n) for n in allowed_networks)
         self.max_redirects, self.retries, self.backoff = max_redirects, retries, backoff
         self.honour_robots_header, self.user_agent = honour_robots_header, user_agent
-        self.per_host = per_host
+        self.per_host, self.host_slots = per_host, host_slots
         self._setup()
 
     def _setup(self) -> None:
-        self.limiter = HostLimiter(self.per_host)
+        self.limiter = HostLimiter(self.per_host, self.host_slots)
         self._ssl = ssl.create_default_context()
 
     def __getstate__(self):  # locks and SSL contexts are per process: rebuilt after pickling/copying

@@ -61,7 +61,7 @@ def _fetch(table, out: Path, cfg: FetchConfig, total: int) -> dict:
 
     fetcher = SafeFetcher(cfg.allow_private, cfg.timeout, cfg.max_bytes, cfg.max_redirects, cfg.retries, cfg.backoff,
                           cfg.per_host, cfg.honour_robots_header, allowed_networks=cfg.allowed_networks,
-                          deadline=cfg.deadline)
+                          deadline=cfg.deadline, host_slots=str(out / ".host_slots"))
     checks = ImageChecks(cfg.min_side, cfg.max_aspect, cfg.max_pixels, cfg.allow_animated, cfg.max_side,
                          cfg.encode_format, cfg.quality)
     tasks = max(1, math.ceil(total / cfg.shard_records))
