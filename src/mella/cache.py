@@ -83,7 +83,7 @@ class ContentCache:
         with _transaction(db):
             db.executemany("INSERT OR REPLACE INTO cache (key, output) VALUES (?, ?)", items)
 
-    def __len__(self) -> int:
+    def count(self) -> int:  # not __len__: an empty cache must stay truthy
         return self._conn().execute("SELECT COUNT(*) FROM cache").fetchone()[0]
 
     def _import_jsonl(self) -> None:

@@ -13,10 +13,10 @@ from mella.cache import ContentCache, content_key, output_params
 
 def test_put_get_many_and_len(tmp_path):
     cache = ContentCache("captions-x", tmp_path)
-    assert cache.get("a") is None and len(cache) == 0
+    assert cache.get("a") is None and cache.count() == 0
     cache.put("a", "Jedna")
     cache.put_many([("b", "Dvě"), ("c", "Tři"), ("a", "Jedna znovu")])
-    assert cache.get("a") == "Jedna znovu" and len(cache) == 3
+    assert cache.get("a") == "Jedna znovu" and cache.count() == 3
     assert cache.get_many(["a", "c", "z", "a"]) == {"a": "Jedna znovu", "c": "Tři"}
     assert cache.get_many([f"k{i}" for i in range(1200)]) == {}  # more keys than SQLite binds at once
     assert (tmp_path / "captions-x.sqlite").is_file()
@@ -37,7 +37,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
         p.join(120)
         assert p.exitcode == 0
     cache = ContentCache("shared", tmp_path)
-    assert len(cache) == 1200 and cache.get("3-299") == "output 3 299"
+    assert cache.count() == 1200 and cache.get("3-299") == "output 3 299"
 
 
 def test_a_pickled_cache_reopens_in_the_other_process(tmp_path):
@@ -52,7 +52,7 @@ def test_an_old_jsonl_cache_is_imported_once(tmp_path):
     old.write_text(json.dumps({"key": "k1", "output": "Ahoj"}) + "\n" + '{"key": "k2", "outp' + "\n"
                    + json.dumps({"key": "k3", "output": "Sbohem"}) + "\n", encoding="utf-8")
     cache = ContentCache("translations-openai", tmp_path)
-    assert cache.get("k1") == "Ahoj" and cache.get("k3") == "Sbohem" and len(cache) == 2  # the cut line skipped
+    assert cache.get("k1") == "Ahoj" and cache.get("k3") == "Sbohem" and cache.count() == 2  # the cut line skipped
     assert not old.exists() and (tmp_path / "translations-openai.jsonl.imported").is_file()
 
 

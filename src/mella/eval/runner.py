@@ -74,7 +74,7 @@ def run_tasks(task_paths: list[str | Path], out: str | Path, backend: str, batch
                 batch = pending[start : start + batch_size]
                 requests = [Request(task.image_path(i), task.prompt, i["lang"]) for i in batch]
                 keys = [request_key(backend, output_params(meta["params"]), task.prompt_version, r) for r in requests]
-                results: list = [cache.get(k) if cache else None for k in keys]
+                results: list = [cache.get(k) if cache is not None else None for k in keys]
                 todo = [n for n, r in enumerate(results) if r is None]
                 stats["cached"] += len(batch) - len(todo)
                 if todo:
@@ -83,7 +83,7 @@ def run_tasks(task_paths: list[str | Path], out: str | Path, backend: str, batch
                         results[n] = result
                         if isinstance(result, str):
                             stats["generated"] += 1
-                            if cache:
+                            if cache is not None:
                                 cache.put(keys[n], result)
                 for item, result in zip(batch, results):
                     row = {"id": item["id"], "output": result if isinstance(result, str) else None}
