@@ -122,9 +122,14 @@ def _quiet_logs(verbose: bool) -> None:
 
 @app.command()
 def mine(
-    inputs: list[Path] = typer.Argument(..., help="WARC/ARC files, HTML folders (optional urls.tsv), parquet/jsonl"),
+    inputs: Optional[list[Path]] = typer.Argument(None, help="WARC/ARC files, HTML folders (optional urls.tsv), "
+                                                             "parquet/jsonl (or --cc-index instead)"),
     out: Path = typer.Option(..., "--out", "-o", help="output directory (rerun the same command to resume)"),
     langs: Optional[str] = typer.Option(None, help="comma-separated target languages, e.g. cs,hu,sr"),
+    cc_index: Optional[str] = typer.Option(None, "--cc-index", help="Common Crawl's columnar index (Parquet glob, "
+                                           "local or s3://, https://): read only the pages of the target languages"),
+    cc_base: Optional[str] = typer.Option(None, "--cc-base", help="where the index's warc_filename paths are "
+                                          "(default https://data.commoncrawl.org/; a folder; s3://commoncrawl/)"),
     workers: Optional[int] = typer.Option(None, help="parallel processes (1: in-process)"),
     executor: Optional[str] = EXECUTOR_OPTION,
     ray_address: Optional[str] = RAY_ADDRESS_OPTION,
@@ -136,10 +141,17 @@ def mine(
     """Mine native alt-text image records (D_know candidates) from web crawls."""
     from mella.config import MineConfig
 
-    overrides = {"langs": langs.split(",") if langs else None, "workers": workers,
-                 **_executor_overrides(executor, ray_address)}
+    overrides = {"langs": langs.split(",") if langs else None, "workers": workers, "cc.index": cc_index,
+                 "cc.base_url": cc_base, **_executor_overrides(executor, ray_address)}
     cfg = _load(MineConfig, config, overrides, set_)
+    if not inputs and not cfg.cc.index:
+        typer.echo("error: nothing to mine: give crawl files or folders, or --cc-index", err=True)
+        raise typer.Exit(EXIT_USAGE)
     if dry_run:
+        from mella.languages import build_table, resolve_langs
+
+        with _job_errors():
+            resolve_langs(cfg.langs, build_table(cfg.languages))  # an unknown language fails here too
         typer.echo(json.dumps(cfg.model_dump(), indent=2, ensure_ascii=False))
         return
     _quiet_logs(verbose)
@@ -147,7 +159,12 @@ def mine(
     from mella.report.summary import format_summary
 
     with _job_errors():
-        summary = run_mine(inputs, out, cfg)
+        summary = run_mine(inputs or [], out, cfg)
+    if "cc_index" in summary:
+        c = summary["cc_index"]
+        typer.echo(f"Common Crawl index: {c['selected_records']:,} of {c['scanned_records']:,} records selected "
+                   f"({c['selected_bytes'] / 2**20:,.1f} of {c['scanned_bytes'] / 2**20:,.1f} MiB, "
+                   f"{100 * c['byte_share']:.1f}% of a full read)")
     typer.echo(format_summary(summary, cfg.langs))
     typer.echo(f"\nrecords: {out}/  (load: datasets.load_dataset('parquet', data_dir='{out}'))")
     typer.echo(f"dropped: {out}/excluded/   stats: {out}/stats.json   card: {out}/README.md")

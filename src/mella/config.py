@@ -83,6 +83,19 @@ class ExecutorConfig(_Strict):
 RUN_KEYS = {"workers", "executor", "concurrency"}
 
 
+class CCConfig(_Strict):
+    """`mella mine --cc-index`: pages chosen by Common Crawl's columnar index, read by byte range (docs/scale.md)."""
+
+    index: str | None = None  # Parquet files of the index: a glob, local or any fsspec URL (s3://, https://)
+    base_url: str = "https://data.commoncrawl.org/"  # where warc_filename is found (a folder or s3://commoncrawl/)
+    records_per_task: Pos = 2000  # selected records per task (the unit of resumption)
+    concurrency: Pos = 8  # range requests in flight per task
+    timeout: Seconds = 60.0
+    retries: NonNeg = 3  # on timeouts, connection errors, 429 and 5xx (Common Crawl answers 503 "slow down")
+    backoff: Ratio = 2.0  # seconds before the first retry, doubled each time
+    storage_options: dict[str, Any] = Field(default_factory=dict)  # fsspec options (e.g. {anon: true} for s3)
+
+
 class MineConfig(_Strict):
     langs: list[str] = Field(default_factory=lambda: ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi"])
     workers: Pos = 1
@@ -94,6 +107,7 @@ class MineConfig(_Strict):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     write: WriteConfig = Field(default_factory=WriteConfig)
+    cc: CCConfig = Field(default_factory=CCConfig)
 
 
 def _set_path(tree: dict, dotted: str, value: Any) -> None:

@@ -31,6 +31,7 @@ class Language(BaseModel):
     max_len: int = 120
     name_min_len: int = 2  # a name (mella.names) on a page in this language is kept from this length
     mt_code: str | None = None
+    cc_languages: list[str] = Field(default_factory=list)  # ISO 639-3 codes in Common Crawl's content_languages
     segmenter: str = "unicode"
     qa: dict[str, float | bool] = Field(default_factory=dict)  # translation QA thresholds (QA_DEFAULTS otherwise)
 

@@ -70,6 +70,8 @@ REGISTRY: list[Column] = [
        "`text` is a teaser headline: the text of a link or heading next to the image, or the title's headline"),
     _c("alt_gallery", "int32", "alt.gallery", "mine", "distinct photos on the page carrying the same text (a gallery caption)"),
     _c("source_file", "string", "source.file", "mine", "crawl file the record came from"),
+    _c("page_error", "string", "page.error", "mine",
+       "what went wrong with the page or its file (excluded records): framing, range request, time limit"),
     # -- fetch: the image, stored once by content hash --------------------------------------------------
     _c("image_source", "string", "img.source", "fetch", "where the bytes came from: `warc` (the crawl) or `http`"),
     _c("image_status", "string", "img.status", "fetch", "`ok`, or the named reason the image was refused"),

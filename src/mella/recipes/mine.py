@@ -47,7 +47,7 @@ def _near_dedup(cfg: MineConfig, sink) -> list:
 
 
 def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exact_dedup: bool = True,
-                 carried: list | None = None) -> list:
+                 carried: list | None = None, reader=None) -> list:
     """Reader -> extraction -> credits split off -> alt-text signals -> junk filter -> language ID ->
     language and length filters -> [exact dedup]. Cheap checks run first so that the classifier sees fewer
     records; dedup last, so that single- and multi-worker runs give every record the same reason."""
@@ -59,8 +59,8 @@ def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exac
 
     x, q = cfg.extract, cfg.quality
     return [
-        InputReader(files, cfg.read.max_page_bytes, tuple(cfg.read.allowed_status), exclusion_writer=sink,
-                    carried=carried),
+        reader(sink) if reader else InputReader(files, cfg.read.max_page_bytes, tuple(cfg.read.allowed_status),
+                                                exclusion_writer=sink, carried=carried),
         AltTextExtractor(x.max_alt_chars, x.max_images_per_page, x.context_chars, x.context_levels,
                          x.pixel_max_side, exclusion_writer=sink, max_depth=x.max_depth,
                          max_page_seconds=x.max_page_seconds, placeholder_texts=x.placeholder_texts),
@@ -81,8 +81,10 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     """Runs (or resumes) the mining job; returns the summary written to ``out/stats.json``."""
     from mella.steps.read import expand_inputs
 
-    files = expand_inputs(inputs)
-    if not files:
+    if cfg.cc.index and inputs:
+        raise ValueError("give crawl files or --cc-index, not both (run two jobs into two folders)")
+    files = [] if cfg.cc.index else expand_inputs(inputs)
+    if not files and not cfg.cc.index:
         raise ValueError(f"no readable input files in {inputs}")
     languages = resolve_langs(cfg.langs, build_table(cfg.languages))  # fails early on unknown languages
     connect(cfg.executor)  # an unreachable cluster fails here, before any work
@@ -91,27 +93,51 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
         return _mine(files, out, cfg, languages)
 
 
+def _cc_reader(out: Path, cfg: MineConfig, languages: dict):
+    """(reader factory, tasks, selection counts) of a run over Common Crawl's index (mella.cc)."""
+    import math
+
+    from mella import cc
+
+    c = cfg.cc
+    counts = cc.select(c.index, languages, out / "cc", c.storage_options)
+    if not counts["selected_records"]:
+        raise ValueError(f"--cc-index {c.index}: none of its {counts['scanned_records']} records is an HTML page "
+                         f"in {', '.join(counts['cc_languages'])} or under .{', .'.join(counts['cctlds'])} "
+                         "(check the snapshot and --langs)")
+    tasks = math.ceil(counts["selected_records"] / c.records_per_task)
+
+    def reader(sink, one_task: bool = False):
+        per_task = counts["selected_records"] if one_task else c.records_per_task
+        return cc.CCRecordReader(out / "cc" / cc.SELECTION, c.base_url, per_task, cfg.read.max_page_bytes,
+                                 tuple(cfg.read.allowed_status), sink, c.timeout, c.retries, c.backoff, c.concurrency,
+                                 c.storage_options)
+    return reader, tasks, counts
+
+
 def _mine(files: list[Path], out: Path, cfg: MineConfig, languages: dict) -> dict:
     from mella.steps.read import pair_table_columns
 
     excluded_dir = out / "excluded"
     workers = max(1, cfg.workers)
     carried = pair_table_columns(files)  # a pair table's own columns go through as they are
+    reader, tasks, cc_counts = _cc_reader(out, cfg, languages) if cfg.cc.index else (None, len(files), None)
 
     def writer(folder, prefix, excluded=False):
         return _writer(folder, cfg, prefix, excluded, carried)
 
-    if len(files) == 1 or workers == 1:
+    if tasks == 1 or workers == 1:
         sink = writer(excluded_dir, "excluded", excluded=True)
-        pipeline = (mining_steps(files, cfg, sink, languages, carried=carried) + _near_dedup(cfg, sink)
+        one = (lambda s: reader(s, one_task=True)) if reader else None
+        pipeline = (mining_steps(files, cfg, sink, languages, carried=carried, reader=one) + _near_dedup(cfg, sink)
                     + [writer(out, KEPT_PREFIX)])
         run_all(executor(pipeline, out / "logs" / "mine", settings=cfg.executor))
     else:
         stage1 = out / "_stage1"
         sink = writer(excluded_dir, "excluded-s1", excluded=True)
-        steps1 = (mining_steps(files, cfg, sink, languages, exact_dedup=False, carried=carried)
+        steps1 = (mining_steps(files, cfg, sink, languages, exact_dedup=False, carried=carried, reader=reader)
                   + [writer(stage1, "stage1")])
-        run_all(executor(steps1, out / "logs" / "stage1", tasks=len(files), workers=workers, settings=cfg.executor))
+        run_all(executor(steps1, out / "logs" / "stage1", tasks=tasks, workers=workers, settings=cfg.executor))
         from mella.steps.staged import StagedParquetReader
 
         sink2 = writer(excluded_dir, "excluded-dedup", excluded=True)
@@ -125,6 +151,8 @@ def _mine(files: list[Path], out: Path, cfg: MineConfig, languages: dict) -> dic
     summary = summarise(out)
     write_manifest(out, "mine", None, summary["kept_total"], langs=list(languages))
     summary["langs"] = list(languages)
+    if cc_counts:
+        summary["cc_index"] = cc_counts
     atomic_json(out / "stats.json", summary)
-    write_card(out, summary, languages, [str(f) for f in files])
+    write_card(out, summary, languages, [str(f) for f in files] or [f"Common Crawl index {cfg.cc.index}"])
     return summary
