@@ -3,7 +3,11 @@ over a smaller sample, both through mella's own filters' sets; prints precision 
 duplicates found, memory and time. (Before this, both used fixed 1M-key Bloom filters: past capacity the
 false-positive rate reached 0.33 at 5x and 0.94 at 10x, silently dropping unique records.)
 
-Usage: python bench/scale.py [--records 10000000] [--dup-share 0.1] [--near 200000]
+Then mining throughput on real pages (the fundus test pages, copied to make --pages files, one task
+each) at 1 and 2 workers, locally and on Ray (a local Ray started by the run, fractional CPUs: half a CPU
+per task), each a fresh process timed end to end, start-up included.
+
+Usage: python bench/scale.py [--records 10000000] [--dup-share 0.1] [--near 200000] [--pages 96] [--no-mine]
 """
 
 from __future__ import annotations
@@ -87,11 +91,57 @@ def near(n: int) -> dict:
             "seconds": seconds, "filters": len(filt._bloom.filters), "set_mib": filt._bloom.nbytes / 2**20}
 
 
+MINE_JOB = """
+import sys, time, json
+from mella.config import MineConfig
+from mella.recipes.mine import run_mine
+start = time.perf_counter()
+summary = run_mine([sys.argv[1]], sys.argv[2], MineConfig(**json.loads(sys.argv[3])))
+print(json.dumps({"seconds": time.perf_counter() - start, "kept": summary["kept_total"]}))
+"""
+
+
+def mine_throughput(pages: int) -> list[dict]:
+    """Wall time of `mella mine` over ``pages`` page files: local 1 and 2 workers, Ray 1 and 2 workers."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    src = ROOT / "tests" / "data" / "fundus"
+    originals = sorted(src.glob("*/*.html.gz"))
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        crawl = Path(tmp) / "crawl"
+        crawl.mkdir()
+        for i in range(pages):
+            page = originals[i % len(originals)]
+            shutil.copy(page, crawl / f"{i:04d}-{page.name}")
+        runs = [("local", 1, {}), ("local", 2, {}),
+                ("ray", 1, {"kind": "ray", "cpus_per_task": 0.5}), ("ray", 2, {"kind": "ray", "cpus_per_task": 0.5})]
+        for kind, workers, executor in runs:
+            cfg = {"langs": ["ko", "ar", "cs"], "workers": workers, "executor": executor}
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", MINE_JOB, str(crawl), str(Path(tmp) / f"out-{kind}-{workers}"),
+                                   json.dumps(cfg)], capture_output=True, text=True,
+                                  env=dict(os.environ, MELLA_QUIET="1", RAY_ADDRESS=""))
+            wall = time.perf_counter() - t0
+            if proc.returncode:
+                raise SystemExit(proc.stderr[-2000:])
+            inner = json.loads(proc.stdout.strip().splitlines()[-1])
+            results.append({"executor": kind, "workers": workers, "wall_s": wall, "job_s": inner["seconds"],
+                            "kept": inner["kept"], "pages_per_s": pages / wall})
+    return results
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=10_000_000)
     ap.add_argument("--dup-share", type=float, default=0.1)
     ap.add_argument("--near", type=int, default=200_000)
+    ap.add_argument("--pages", type=int, default=96)
+    ap.add_argument("--no-mine", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     e = exact(args.records, args.dup_share)
@@ -104,6 +154,14 @@ def main() -> None:
           f"{m['unique_dropped']} ({m['unique_dropped'] / m['unique']:.2e}); edits caught {m['copies_caught']:,} "
           f"({m['copies_caught'] / m['edited_copies']:.3f}); {m['seconds']:.1f} s; {m['filters']} Bloom filters, "
           f"{m['set_mib']:.0f} MiB")
+    if args.no_mine:
+        return
+    import os
+
+    print(f"mine: {args.pages} real news pages (one task each), {os.cpu_count()} CPUs, wall time of a fresh process")
+    for r in mine_throughput(args.pages):
+        print(f"  {r['executor']:5s} workers={r['workers']}: {r['wall_s']:6.1f} s wall ({r['job_s']:6.1f} s in run_mine), "
+              f"{r['pages_per_s']:5.1f} pages/s, {r['kept']} records kept")
 
 
 if __name__ == "__main__":
