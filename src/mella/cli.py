@@ -47,9 +47,15 @@ def _job_errors():
     except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
+    except OSError as e:  # a model folder that does not load, a disk that is full: the message, not a traceback
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     except IncompleteRun as e:
         typer.echo(f"incomplete: {e}", err=True)
         raise typer.Exit(EXIT_INCOMPLETE) from None
+    except KeyboardInterrupt:
+        typer.echo("\ninterrupted: finished tasks are kept; rerun the same command to resume", err=True)
+        raise typer.Exit(130) from None
 
 
 def config_problems(error, model=None) -> str:
@@ -495,7 +501,7 @@ def train(
         held = load_examples(data, (cfg.eval_split,), tuple(cfg.sources)) if cfg.eval_split else []
         info = run_train(cfg, examples, out, str(Path(data).resolve()), held, log=typer.echo)
     typer.echo(f"trained: {info['global_step']} steps, final train loss {info['train_loss']:.4f} on {info['samples']} "
-               f"samples   run: {out}/ (adapter, run.json, log.jsonl, loss.png)")
+               f"samples   run: {out}/ (adapter, run.json, log.jsonl" + (", loss.png)" if (out / "loss.png").is_file() else ")"))
     typer.echo(f"evaluate it: mella eval run --backend transformers --model {out} --task TASK.yaml --out RUN")
 
 
@@ -562,6 +568,9 @@ def eval_score(
     from mella.eval.metrics import read_lines, score_corpus
 
     with _job_errors():
+        from mella.languages import check_lang_tag
+
+        check_lang_tag(lang)
         hyps, refs = read_lines(hyp), read_lines(ref)
         kw_lists = None
         if keywords is not None:
@@ -579,7 +588,7 @@ def eval_score(
 def eval_build(
     out: Path = typer.Option(..., "--out", "-o", help="directory for the task YAML + JSONL files"),
     dataset: Optional[Path] = typer.Option(None, help="a composed dataset: culture + language tasks from its test split"),
-    per_lang: Optional[int] = typer.Option(None, help="at most this many items per language"),
+    per_lang: Optional[int] = typer.Option(None, min=1, help="at most this many items per language"),
     wit: Optional[Path] = typer.Option(None, help="WIT-style JSONL (image_url, caption_reference_description, language)"),
     wit_kind: str = typer.Option("culture", help="culture or language tasks from --wit"),
     multi30k: Optional[Path] = typer.Option(None, help="Multi30K captions file (.txt or .gz), with --images-list"),
@@ -594,6 +603,12 @@ def eval_build(
         typer.echo("error: --multi30k needs --images-list and --lang", err=True)
         raise typer.Exit(EXIT_USAGE)
     with _job_errors():
+        if wit_kind not in ("culture", "language"):
+            raise ValueError(f"--wit-kind {wit_kind!r}: culture or language")
+        if lang is not None:
+            from mella.languages import check_lang_tag
+
+            check_lang_tag(lang)
         if dataset is not None:
             written += build.from_dataset(dataset, out, per_lang)
         if wit is not None:
@@ -621,8 +636,8 @@ def eval_run(
     backend: str = typer.Option("openai", help="openai | transformers | dummy (tests only)"),
     model: str = typer.Option(..., help="model name on the server, or a local model directory"),
     base_url: str = typer.Option("http://127.0.0.1:8000/v1", help="OpenAI-compatible server (openai backend)"),
-    batch_size: int = typer.Option(8),
-    max_new_tokens: int = typer.Option(256),
+    batch_size: int = typer.Option(8, min=1),
+    max_new_tokens: int = typer.Option(256, min=1),
     no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the generation cache"),
 ) -> None:
     """Generate outputs for tasks with a model; saves raw outputs per task."""
@@ -632,8 +647,15 @@ def eval_run(
     kwargs = {"model": model, "max_new_tokens": max_new_tokens}
     if backend == "openai":
         kwargs["base_url"] = base_url
+    task = [p for t in task for p in (sorted(t.glob("*.yaml")) if t.is_dir() else [t])]  # a folder: its tasks
     with _job_errors():
-        preflight(backend, model, base_url, tuple(REGISTRY))
+        from mella.eval.tasks import load_task
+
+        if not task:
+            raise ValueError("no task files: give --task TASK.yaml (or a folder of them, from `mella eval build`)")
+        for path in task:
+            load_task(path)  # a bad task file is one message before any generation
+        preflight(backend, model, base_url, tuple(REGISTRY), kind="vlm")
         summary = run_tasks(task, out, backend, batch_size=batch_size, use_cache=not no_cache,
                             log=typer.echo, **kwargs)
     failed = sum(s["errors"] for s in summary.values())
@@ -644,12 +666,16 @@ def eval_run(
 def eval_report(
     runs: list[Path] = typer.Argument(..., help="run directories; the first is the baseline for deltas"),
     out: Path = typer.Option(..., "--out", "-o", help="report directory"),
-    bootstrap: int = typer.Option(1000, help="bootstrap resamples for the intervals"),
+    bootstrap: int = typer.Option(1000, min=1, help="bootstrap resamples for the intervals"),
 ) -> None:
     """Per-language scores, deltas, culture x language quadrant, examples: Markdown, HTML, PNG."""
     from mella.eval.report import build_report
 
-    build_report(runs, out, bootstrap)
+    with _job_errors():
+        for run in runs:
+            if not (run / "run.json").is_file():
+                raise ValueError(f"{run} is not an evaluation run (no run.json): give folders made by `mella eval run`")
+        build_report(runs, out, bootstrap)
     typer.echo(f"report: {out}/report.html  {out}/report.md  {out}/quadrant.png  {out}/scores.json")
 
 

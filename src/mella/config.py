@@ -83,6 +83,16 @@ class ExecutorConfig(_Strict):
 RUN_KEYS = {"workers", "executor", "concurrency"}
 
 
+def job_config(cfg: BaseModel, exclude: set[str] | None = None) -> dict:
+    """What a job computes: its config less how it runs (``RUN_KEYS``, at any depth) and ``exclude``."""
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in RUN_KEYS}
+        return node
+
+    return strip(cfg.model_dump(exclude=exclude))
+
+
 class CCConfig(_Strict):
     """`mella mine --cc-index`: pages chosen by Common Crawl's columnar index, read by byte range (docs/scale.md)."""
 

@@ -59,13 +59,32 @@ def build_table(overrides: dict[str, dict] | None = None) -> dict[str, Language]
 DEFAULT_LANGS = ("ar", "cs", "hu", "ko", "ru", "sr", "th", "vi")
 
 
+def check_lang_tag(tag: str, table: dict[str, Language] | None = None) -> str:
+    """A language tag for scoring or tasks (``cs``, ``sr-Latn``; English as ``en``): returned as is when the
+    language table knows it (and the script is one of its), else ValueError naming the known ones."""
+    table = table or default_table()
+    code, _, script = tag.partition("-")
+    if code == "en" and not script:
+        return tag
+    if code not in table:
+        hint = f" (language codes are lower case: {code.lower()})" if code.lower() in table else ""
+        raise ValueError(f"unknown language {tag!r}{hint}; known: {', '.join(sorted(table))}, en "
+                         "(add a language to the table: docs/languages.md)")
+    if script and script not in table[code].scripts:
+        raise ValueError(f"{code} is written in {', '.join(table[code].scripts)}, not {script!r}")
+    return tag
+
+
 def resolve_langs(codes: list[str] | None, table: dict[str, Language]) -> dict[str, Language]:
     """The languages to mine; an unknown code is an error that lists the known ones."""
     codes = list(codes or DEFAULT_LANGS)
     unknown = [c for c in codes if c not in table]
     if unknown:
+        scripts = [c for c in unknown if c.partition("-")[0] in table]
+        hint = (f" ({', '.join(scripts)}: give the language code alone; {', '.join(sorted({c.partition('-')[0] for c in scripts}))} "
+                "covers every script it is written in)") if scripts else ""
         raise ValueError(
-            f"unknown language(s) {unknown}; known: {sorted(table)}. "
+            f"unknown language(s) {unknown}{hint}; known: {sorted(table)}. "
             "Add a language under `languages:` in your config YAML (see docs/languages.md)."
         )
     return {c: table[c] for c in codes}

@@ -69,6 +69,26 @@ def records_folder(path: Path) -> Path:
     return path / "records" if not shard_files(path) and shard_files(path / "records") else path
 
 
+def other_output(path: Path, command: str) -> str | None:
+    """When ``path`` is a mella folder that is not a record table or dataset (an export, a part of a
+    dataset, a training or evaluation run), one message saying what it is and what to give instead."""
+    path = Path(path)
+    if (path / "export.json").is_file():
+        try:
+            source = json.loads((path / "export.json").read_text(encoding="utf-8")).get("dataset")
+        except (OSError, json.JSONDecodeError):
+            source = None
+        return (f"{path} is an export (`mella export`): training tools read it; `mella {command}` reads the dataset "
+                f"it was exported from" + (f" ({source})" if source else ""))
+    parent = path.resolve().parent
+    if path.name in ("samples", "records") and (parent / "samples").is_dir() and (parent / MANIFEST).is_file():
+        return f"{path} is a part of the dataset {parent}: give `mella {command}` the dataset folder {parent} itself"
+    if (path / "run.json").is_file() or (path / "ablation.json").is_file():
+        return (f"{path} is a training or evaluation run, not data: `mella {command}` reads a record table or a "
+                "dataset (`mella mine`, `fetch`, ..., `compose`)")
+    return None
+
+
 def open_table(path: str | Path, command: str, needs: tuple[str, ...] = (), needs_store: bool = False) -> Table:
     """The record table in ``path`` for ``mella <command>``, or WrongInput naming what is missing."""
     import pyarrow.parquet as pq
@@ -82,6 +102,8 @@ def open_table(path: str | Path, command: str, needs: tuple[str, ...] = (), need
 
         raise WrongInput(f"`mella {command}` expects a folder made by mella (train-*.parquet inside), "
                          f"but {path} is a file." + (crawl_hint if input_kind(path) else ""))
+    if path.name != "records" and (hint := other_output(path, command)):
+        raise WrongInput(hint)
     path = records_folder(path)
     shards = shard_files(path)
     manifest = {}

@@ -47,6 +47,13 @@ def test_demo_build_ends_with_real_images_samples_splits_exports_card_and_browse
     assert [r["id"] for r in rows(out / "fetched")] == [r["id"] for r in fetched]
     after = [s["sample_id"] for split in ("train", "validation", "test") for s in rows(out / "dataset" / "samples", split)]
     assert sorted(after) == before
+    statuses = {s["stage"]: s["status"] for s in json.loads((out / "build.json").read_text())["stages"]}
+    assert all(statuses[s] == "done earlier" for s in ("mine", "fetch", "select", "compose"))
+    assert "done     (an earlier run" in again.stdout
+    changed = build(out, "--set", "compose.quota=2")  # refused before any stage runs, naming the section
+    assert changed.returncode == 2 and "built with other settings in: compose" in changed.stderr
+    assert "[1] mine" not in changed.stdout and "Traceback" not in changed.stderr
+    assert build(out, "--workers", "2").returncode == 0  # how it runs is not what it computes
 
 
 def test_build_errors_are_one_clear_message(tmp_path):

@@ -96,3 +96,22 @@ def test_cli_prints_items_and_drops_per_task(tmp_path, data_dir):
     assert any(line.endswith("multi30k_cs.yaml  (3 items; dropped 1: not_in_language 1)") for line in lines)
     cs = load_task(tmp_path / "tasks" / "multi30k_cs.yaml")
     assert [i["id"] for i in cs.items()] == [names[0], names[2], names[3]]
+
+
+def test_wit_files_are_read_like_pair_tables_bad_lines_counted(tmp_path):
+    import gzip
+
+    good = {"image_url": "https://upload.wikimedia.org/a/1.jpg", "language": "cs", "wit_ix": "a",
+            "caption_reference_description": "Karlův most v Praze za úsvitu"}
+    lines = ["\ufeff" + json.dumps(good, ensure_ascii=False), "", "{not json", "[1, 2]",
+             json.dumps(dict(good, wit_ix="b", image_url="https://upload.wikimedia.org/a/2.jpg"), ensure_ascii=False)]
+    raw = ("\n".join(lines) + "\n").encode("utf-8") + b"\xff\xfe broken\n"
+    path = tmp_path / "wit.jsonl"  # gzip content without .gz in the name
+    path.write_bytes(gzip.compress(raw))
+    task = load_task(build.from_wit(path, tmp_path / "tasks", kind="culture")[0])
+    assert [i["id"] for i in task.items()] == ["a", "b"]  # the first row despite its byte-order mark
+    assert task.dropped == {"bad_json_line": 1, "not_an_object": 1, "undecodable_line": 1}
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("{nope\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no usable row .*bad_json_line 1"):
+        build.from_wit(junk, tmp_path / "tasks")

@@ -295,3 +295,17 @@ def test_a_moved_server_keeps_its_cache(tmp_path):
     assert len(first.calls) == 3 and second.calls == []
     assert [r["caption_en"] for r in rows(tmp_path / "b")] == [caption] * 3
     assert [c for name, c in summary["steps"].items() if "caption" in name][0]["from_cache"] == 3
+
+
+def test_a_threshold_on_a_score_that_was_never_made_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    table = make_table(tmp_path / "fetched", [{}] * 2)
+    for args in (["select", table, "--out", tmp_path / "sel", "--set", "min_align_score=0.2"],
+                 ["compose", table, "--out", tmp_path / "ds", "--set", "select.qa.min_similarity=0.9"]):
+        proc = subprocess.run([sys.executable, "-m", "mella.cli", *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 2 and "does not hold: run `mella" in proc.stderr, proc.stderr
+    assert not (tmp_path / "sel").exists() and not (tmp_path / "ds").exists()
+    run_select(table, tmp_path / "ok", SelectConfig(min_lid_score=0.5))  # a score the table holds: fine

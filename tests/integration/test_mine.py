@@ -241,3 +241,29 @@ def test_a_pair_tables_own_columns_are_carried(tmp_path):
     run_mine([parquet], tmp_path / "b", MineConfig(langs=["vi"], dedup={"near": False}))
     kept = rows(tmp_path / "b")
     assert [r["rank"] for r in kept] == [0, 1, 2] and kept[0]["score"] == 0.5  # parquet columns keep their type
+
+
+def test_pair_table_columns_named_like_mellas_are_kept_renamed_and_odd_rows_are_named(tmp_path):
+    import pyarrow as pa
+
+    base = {"image_url": "https://ex.cz/0.jpg", "page_url": "https://ex.cz/p", "split": "bogus", "sha256": "zz",
+            "know_reason": "mine", "reason": "x"}
+    texts = ["Pražský hrad v zimě za soumraku", "Karlův most přes Vltavu v Praze", "Staroměstské náměstí s orlojem"]
+    lines = ["\ufeff" + json.dumps(base | {"text": texts[0], "id": 0}, ensure_ascii=False),
+             json.dumps(base | {"text": texts[1], "id": 1, "image_url": 12345}, ensure_ascii=False),
+             json.dumps(base | {"text": ["list", "text"], "id": 2}, ensure_ascii=False),
+             json.dumps(base | {"text": texts[2], "id": {"nested": 1}, "image_url": "https://ex.cz/2.jpg"},
+                        ensure_ascii=False)]
+    jsonl = tmp_path / "pairs.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = run_mine([jsonl], tmp_path / "a", MineConfig(langs=["cs"], dedup={"near": False}))
+    kept = rows(tmp_path / "a")
+    assert [r["text"] for r in kept] == [texts[0], texts[2]]  # the first row despite its byte-order mark
+    assert kept[0]["input_split"] == "bogus" and kept[0]["input_sha256"] == "zz" and kept[0]["input_reason"] == "x"
+    assert "sha256" not in kept[0] and kept[0]["input_know_reason"] == "mine"  # not taken for mella's own columns
+    assert kept[1]["id"].endswith(":3")  # an id that is not a scalar: the row number
+    assert summary["dropped_by_reason"]["bad_image_url"] == 1 and summary["dropped_by_reason"]["text_not_a_string"] == 1
+    parquet = tmp_path / "pairs.parquet"
+    pq.write_table(pa.Table.from_pylist([base | {"text": texts[0]}]), parquet)
+    run_mine([parquet], tmp_path / "b", MineConfig(langs=["cs"]))
+    assert rows(tmp_path / "b")[0]["input_split"] == "bogus"

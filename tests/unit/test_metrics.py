@@ -243,3 +243,12 @@ def test_cli_eval_score_prints_one_json_object(tmp_path, data_dir):
                           str(tmp_path / "hyp.txt"), "--ref", str(tmp_path / "short.txt")],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "line-aligned" in bad.stderr
+
+
+def test_garbled_output_is_in_no_language():
+    gibberish = "\ufffdoutiekI\ufffdet sh v^ o00!\ufffdet sh v^ o00!\ufffdet sh vdáne bu\ufffdce? HO\ufffdR"
+    assert not metrics.in_language(gibberish, "cs")
+    assert not metrics.in_language("Karlův most\x01\x02\x03 v Praze", "cs")
+    assert metrics.in_language("Muž v oranžovém klobouku zírá na něco a pak jde dál po ulici s přáteli a psem "
+                               "a\ufffd kočkou, kterou potkali u řeky.", "cs")  # one stray byte in a long answer
+    assert metrics.lang_fidelity([gibberish, "Muž v oranžovém klobouku zírá na něco."], "cs") == 50

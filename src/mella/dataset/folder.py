@@ -50,10 +50,11 @@ def open_dataset(path: str | Path, command: str) -> Dataset:
     manifest_path = path / MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
     if manifest.get("kind") != "dataset" or not (path / "samples").is_dir():
-        parent = path.resolve().parent
-        if path.name in ("records", "samples") and (parent / "samples").is_dir() and (parent / MANIFEST).is_file():
-            raise WrongInput(f"{path} is a part of the dataset {parent}: give `mella {command}` the dataset folder "
-                             f"{parent} itself")
+        from mella.table import other_output
+
+        hint = other_output(path, command)
+        if hint:
+            raise WrongInput(hint)
         stages = ", ".join(manifest.get("stages", [])) or "unknown"
         raise WrongInput(f"`mella {command}` expects a composed dataset (samples/ and records/ inside, made by "
                          f"`mella compose` or `mella build`), but {path} is not one (stages: {stages}). "

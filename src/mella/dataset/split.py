@@ -141,11 +141,11 @@ def assign_splits(rows: list[dict], cfg: SplitConfig) -> SplitResult:
                 got.update(langs)
     split_of = [split_of_group.get(uf.find(i), "train") for i in range(n)]
     group_of = [group_id[uf.find(i)] for i in range(n)]
-    report = _report(rows, split_of, members, counts, targets, split_of_group)
+    report = _report(rows, split_of, members, counts, targets, split_of_group, cfg)
     return SplitResult(split_of, group_of, {"group_by": list(cfg.group_by), "phash_distance": cfg.phash_distance} | report)
 
 
-def _report(rows, split_of, members, counts, targets, split_of_group) -> dict:
+def _report(rows, split_of, members, counts, targets, split_of_group, cfg) -> dict:
     by_lang: dict[str, dict] = {}
     for lang in sorted({lang for c in counts.values() for lang in c}):
         got = Counter()
@@ -158,7 +158,14 @@ def _report(rows, split_of, members, counts, targets, split_of_group) -> dict:
                  **{split: got[split] for split in SPLITS},
                  "test_target": targets["test"][lang], "validation_target": targets["validation"][lang]}
         short = [s for s in ("test", "validation") if got[s] < targets[s][lang]]
-        if short:
+        wanted = {"test": cfg.test_size_by_lang.get(lang, cfg.test_size),
+                  "validation": cfg.val_size_by_lang.get(lang, cfg.val_size)}
+        rounded = [s for s in ("test", "validation") if wanted[s] > 0 and targets[s][lang] == 0]
+        if rounded:  # asked for, but the share of this few records is 0: say so (an empty test split is silent)
+            entry["warning"] = (f"no {' and no '.join(rounded)} split: {entry['records']} records x "
+                                f"{' / '.join(str(wanted[s]) for s in rounded)} rounds to 0; give a count "
+                                f"(split.test_size_by_lang.{lang}=1) or mine more records for {lang}")
+        elif short:
             entry["warning"] = (f"{' and '.join(short)} smaller than wanted: {entry['records']} records in "
                                 f"{len(groups)} leakage group(s), the largest of {largest}; a group goes whole to "
                                 "one split: lower the size, add sites and images, or drop `domain` from "

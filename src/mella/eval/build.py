@@ -118,27 +118,38 @@ def from_dataset(dataset: Path, out: Path, per_lang: int | None = None, min_keyw
 
 def from_wit(jsonl: Path, out: Path, limit: int | None = None, kind: str = "culture") -> list[Path]:
     """Tasks from WIT-style JSONL (image_url, caption_reference_description, language, page_url)."""
+    from mella.steps.read import iter_table
+
     by_lang: dict[str, list[dict]] = {}
     dropped: dict[str, Counter] = {}
-    with open(jsonl, encoding="utf-8") as fh:
-        for n, line in enumerate(fh):
-            row = json.loads(line)
-            lang, text = row.get("language"), row.get("caption_reference_description") or ""
-            if not lang:
-                continue
-            bucket = by_lang.setdefault(lang, [])
-            if limit is not None and len(bucket) >= limit:
-                continue
-            reason = drop_reason(text, lang, row["image_url"])
-            if reason is not None:
-                dropped.setdefault(lang, Counter())[reason] += 1
-                continue
-            item = {"id": row.get("wit_ix") or f"{jsonl.name}#{n}", "lang": lang, "image": row["image_url"],
-                    "image_url": row["image_url"], "reference": text, "source": row.get("page_url")}
-            if kind == "culture":
-                item["keywords"] = keywords(text, lang)
-            bucket.append(item)
-    return [write_task(out, f"wit_{kind}_{lang}", kind, lang, items, f"WIT captions from {jsonl.name}",
+    unreadable: Counter = Counter()
+    for n, row in iter_table(Path(jsonl), 1 << 20):
+        if isinstance(row, tuple):  # (reason, detail): a line that is not a JSON object
+            unreadable[row[0]] += 1
+            continue
+        lang, text = row.get("language"), str(row.get("caption_reference_description") or "")
+        if not lang or not row.get("image_url"):
+            unreadable["no_language_or_image"] += 1
+            continue
+        bucket = by_lang.setdefault(lang, [])
+        if limit is not None and len(bucket) >= limit:
+            continue
+        reason = drop_reason(text, lang, str(row["image_url"]))
+        if reason is not None:
+            dropped.setdefault(lang, Counter())[reason] += 1
+            continue
+        item = {"id": row.get("wit_ix") or f"{Path(jsonl).name}#{n}", "lang": lang, "image": row["image_url"],
+                "image_url": row["image_url"], "reference": text, "source": row.get("page_url")}
+        if kind == "culture":
+            item["keywords"] = keywords(text, lang)
+        bucket.append(item)
+    if not by_lang:
+        problems = ", ".join(f"{k} {v}" for k, v in unreadable.items())
+        raise ValueError(f"{jsonl}: no usable row (WIT JSON Lines: language, image_url, "
+                         f"caption_reference_description){'; ' + problems if problems else ''}")
+    for lang in by_lang:  # rows that could not be read are reported with every task of the file
+        dropped.setdefault(lang, Counter()).update(unreadable)
+    return [write_task(out, f"wit_{kind}_{lang}", kind, lang, items, f"WIT captions from {Path(jsonl).name}",
                        dropped.get(lang))
             for lang, items in sorted(by_lang.items()) if items]
 
@@ -147,10 +158,14 @@ def from_multi30k(captions: Path, image_list: Path, lang: str, out: Path, image_
                   limit: int | None = None) -> Path:
     """A language task from Multi30K: line-aligned captions and image file names (images not shipped:
     items point at ``image_dir/<name>``)."""
-    opener = gzip.open if captions.name.endswith(".gz") else open
-    with opener(captions, "rt", encoding="utf-8") as fh:
-        texts = [line.rstrip("\n") for line in fh]
-    names = image_list.read_text(encoding="utf-8").split()
+    try:
+        with open(captions, "rb") as probe:
+            opener = gzip.open if probe.read(2) == b"\x1f\x8b" else open
+        with opener(captions, "rt", encoding="utf-8-sig") as fh:
+            texts = [line.rstrip("\r\n") for line in fh]
+        names = image_list.read_text(encoding="utf-8-sig").split()
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{captions} / {image_list}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     if len(texts) != len(names):
         raise ValueError(f"{captions}: {len(texts)} captions but {image_list}: {len(names)} images")
     items, dropped = [], Counter()

@@ -166,6 +166,8 @@ def in_language(text: str, lang: str) -> bool:
     from mella.languages import Language, default_table
     from mella.lid import identify_as
 
+    if _garbled(text):
+        return False
     code, _, want_script = lang.partition("-")
     target = default_table().get(code)
     if target is None:  # a language outside the table: its lid.176 label, any script
@@ -173,6 +175,13 @@ def in_language(text: str, lang: str) -> bool:
 
         target = Language(code=code, name=code, scripts=[dominant_script(text)[0]], lid_labels=[code])
     return identify_as(text, target, want_script or None)[0]
+
+
+def _garbled(text: str, max_share: float = 0.01) -> bool:
+    """Undecodable output: replacement characters (U+FFFD) and control characters are more than 1% of the
+    text (a model that emits broken bytes is not writing any language, whatever letters surround them)."""
+    bad = sum(1 for c in text if c == "\ufffd" or (c < " " and c not in "\t\n\r") or "\x7f" <= c <= "\x9f")
+    return bad > max_share * max(1, len(text))
 
 
 def lang_fidelity(hyps: list[str], lang: str) -> float:

@@ -62,8 +62,22 @@ def prompt_for(lang: str) -> str:
 
 
 def load_task(path: str | Path) -> Task:
+    """A task YAML (as `mella eval build` writes them); ValueError naming the file when it is not one."""
+    from pydantic import ValidationError
+
     path = Path(path)
-    task = Task.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder: give task YAML files (`--task DIR/*.yaml`)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a mapping")
+        task = Task.model_validate(raw)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"task not found: {path}") from None
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError, ValidationError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{path} is not a task file (`mella eval build` writes them): {first}") from None
     task.path = path
     return task
 

@@ -79,7 +79,7 @@ def generate_safely(generator, requests: list[Request]) -> list:
 
 
 def preflight(backend: str, model: str, base_url: str | None = None, known: tuple[str, ...] = (),
-              timeout: float = 10.0) -> None:
+              timeout: float = 10.0, kind: str | None = None) -> None:
     """Fails fast, before any record is read, with one clear message: an unknown backend, a local model
     that is neither a folder nor in the Hugging Face cache, or a server that cannot be reached."""
     import urllib.error
@@ -99,11 +99,20 @@ def preflight(backend: str, model: str, base_url: str | None = None, known: tupl
             raise ValueError(f"cannot reach the OpenAI-compatible server at {base_url} ({reason}); start it "
                              "(e.g. `vllm serve MODEL`) or fix --base-url") from None
     elif backend == "transformers":
-        check_local_model(model)
+        check_local_model(model, kind)
 
 
-def check_local_model(model: str) -> None:
-    """A model directory, or a hub id already in the local Hugging Face cache (nothing is downloaded)."""
+# what each job needs of a model (``check_local_model``'s kind)
+KIND_WORDS = {"vlm": "a vision-language model (image + text -> text: Qwen2-VL, LLaVA, Idefics3, ...)",
+              "dual_encoder": "a dual encoder (CLIP, SigLIP, SigLIP 2, ...)",
+              "seq2seq": "a translation model (seq2seq: NLLB, M2M100, MADLAD, ...)"}
+DUAL_ENCODER_TYPES = {"clip", "siglip", "siglip2", "chinese_clip", "altclip", "align", "metaclip_2"}
+
+
+def check_local_model(model: str, kind: str | None = None) -> None:
+    """A model directory, or a hub id already in the local Hugging Face cache (nothing is downloaded);
+    with ``kind``, also a model of that kind (by its config's ``model_type``), so that a wrong model is one
+    message before any work rather than a loader's error in the middle of a run."""
     from pathlib import Path
 
     if not model:
@@ -112,6 +121,8 @@ def check_local_model(model: str) -> None:
     if path.is_dir():
         if not (path / "config.json").is_file() and not (path / "run.json").is_file():
             raise ValueError(f"{model} is a folder without config.json (nor a `mella train` run.json): not a model")
+        if kind and (path / "config.json").is_file():
+            _check_kind(model, path / "config.json", kind)
         return
     if path.exists() or model.startswith((".", "/")) or model.count("/") != 1:
         raise ValueError(f"model {model!r} not found: give a model folder or a hub id like org/name")
@@ -123,3 +134,24 @@ def check_local_model(model: str) -> None:
     if not isinstance(cached, str):
         raise ValueError(f"model {model!r} is not in the local Hugging Face cache and mella downloads nothing: "
                          f"fetch it first (`huggingface-cli download {model}`) or give a local folder")
+    if kind:
+        _check_kind(model, Path(cached), kind)
+
+
+def _check_kind(model: str, config_json, kind: str) -> None:
+    import json
+
+    try:
+        model_type = json.loads(config_json.read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError):
+        raise ValueError(f"{model}: its config.json is not readable JSON") from None
+    try:
+        from transformers.models.auto import modeling_auto as auto
+    except ImportError:
+        return  # the backend names the missing package itself
+    ok = {"vlm": model_type in auto.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES,
+          "dual_encoder": model_type in DUAL_ENCODER_TYPES,
+          "seq2seq": model_type in auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES}[kind]
+    if not ok:
+        raise ValueError(f"{model} is a {model_type or 'model of unknown type'} model, not {KIND_WORDS[kind]}; "
+                         "give a model of that kind")

@@ -50,10 +50,64 @@ def run_build(cfg: BuildConfig, echo=print, base: Path = Path(".")) -> dict:
     cfg.fetch.image_store = _resolve(base, cfg.fetch.image_store) or str(out / "images")
     cfg.compose.templates_dir = _resolve(base, cfg.compose.templates_dir)
     cfg.compose.select = cfg.select
-    from mella.recipes.common import open_output
+    from mella.recipes.common import atomic_json, open_output
 
-    with open_output(out):  # one build per folder at a time (each stage also locks its own folder)
+    _check_planned_thresholds(cfg)
+    identity = _identity(cfg, inputs)
+    _check_same_build(out, identity)
+    with open_output(out, kind="build"):  # one build per folder at a time (each stage also locks its own folder)
+        atomic_json(out / "job.json", identity)
         return _build(cfg, out, inputs, echo)
+
+
+# the stage folder a config section first changes (sections not listed change nothing kept: exports are
+# rewritten on every run, the card and browser too)
+SECTION_FOLDERS = {"inputs": "mined", "mine": "mined", "fetch": "fetched", "align": "aligned", "caption": "captioned",
+                   "translate": "translated", "select": "selected", "compose": "dataset"}
+
+
+def _check_planned_thresholds(cfg: BuildConfig) -> None:
+    """Select thresholds on scores that no configured stage will make are refused before any stage runs."""
+    from types import SimpleNamespace
+
+    from mella.recipes.ling import check_thresholds
+    from mella.schema import REGISTRY
+
+    steps = {"mine", "fetch"} | {name for name, section in (("align", cfg.align), ("caption", cfg.caption),
+                                                              ("translate", cfg.translate)) if section.model}
+    planned = SimpleNamespace(names={c.name for c in REGISTRY if c.step in steps},
+                              path="this build (that stage has no model configured)")
+    check_thresholds(cfg.select, planned)
+
+
+def _identity(cfg: BuildConfig, inputs: list[str]) -> dict:
+    """What a build computes: its inputs and every section's settings, less how it runs (workers, executor)."""
+    from mella.config import job_config
+
+    return {"inputs": inputs, **job_config(cfg, exclude={"out", "inputs"})}
+
+
+def _check_same_build(out: Path, identity: dict) -> None:
+    """A rerun with the same settings resumes; one whose settings differ in a stage that already holds
+    work is refused before anything runs (naming the sections), rather than when it reaches that stage."""
+    import json
+
+    from mella.recipes.common import has_work
+
+    previous = out / "job.json"
+    if not previous.is_file():
+        return
+    try:
+        before = json.loads(previous.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return
+    changed = [k for k in identity if before.get(k) != identity[k]]
+    clashing = [k for k in changed if k in SECTION_FOLDERS and has_work(out / SECTION_FOLDERS[k])]
+    if clashing:
+        first = min(clashing, key=lambda k: list(SECTION_FOLDERS).index(k))
+        raise ValueError(f"{out} was built with other settings in: {', '.join(clashing)} (its {SECTION_FOLDERS[first]}/ "
+                         f"stage holds that work); give a new --out, or rerun the changed stage alone into a new "
+                         f"folder (e.g. `mella {'mine' if first == 'inputs' else first} ...`)")
 
 
 def _build(cfg: BuildConfig, out: Path, inputs: list[str], echo) -> dict:
@@ -69,9 +123,11 @@ def _build(cfg: BuildConfig, out: Path, inputs: list[str], echo) -> dict:
     def stage(name: str, folder: Path | None, fn, detail: str = ""):
         n = len(stages) + 1
         echo(f"[{n}] {name}{': ' + detail if detail else ''} ...")
+        done_before = folder is not None and folder.is_dir() and (folder / "stats.json").is_file()
         started = time.perf_counter()
         result = fn()
-        stages.append({"stage": name, "status": "ran", "output": str(folder) if folder else "",
+        stages.append({"stage": name, "status": "done earlier" if done_before else "ran",
+                       "output": str(folder) if folder else "",
                        "seconds": round(time.perf_counter() - started, 1), "detail": detail})
         return result
 
@@ -85,8 +141,8 @@ def _build(cfg: BuildConfig, out: Path, inputs: list[str], echo) -> dict:
         return _finish(out, stages, echo, empty="mine kept 0 records (reasons: mined/excluded/)")
     fetched = stage("fetch", out / "fetched", lambda: run_fetch(out / "mined", out / "fetched", cfg.fetch),
                     "images from the crawl's WARC records" + ("" if cfg.fetch.network else " only (network off)"))
-    echo(f"    images: {fetched['kept_total']} kept, {fetched['dropped_total']} dropped "
-         f"({', '.join(f'{r} {n}' for r, n in list(fetched['dropped_by_reason'].items())[:5])})")
+    reasons = ", ".join(f"{r} {n}" for r, n in list(fetched["dropped_by_reason"].items())[:5])
+    echo(f"    images: {fetched['kept_total']} kept, {fetched['dropped_total']} dropped" + (f" ({reasons})" if reasons else ""))
     if not fetched["kept_total"]:
         return _finish(out, stages, echo, empty="fetch kept 0 images (reasons: fetched/excluded/)")
     last = out / "fetched"
@@ -134,6 +190,8 @@ def _finish(out: Path, stages: list[dict], echo, empty: str | None = None, **ext
     for s in stages:
         if s["status"] == "ran":
             echo(f"  {s['stage']:18s} ran      {s['seconds']:6.1f}s  {s.get('detail') or ''}  -> {s['output']}")
+        elif s["status"] == "done earlier":
+            echo(f"  {s['stage']:18s} done     (an earlier run; nothing to redo)  -> {s['output']}")
         else:
             echo(f"  {s['stage']:18s} skipped  {s['reason']}")
     if empty:

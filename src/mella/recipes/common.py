@@ -14,17 +14,59 @@ from mella.executors import connect, executor, run_all
 LOCK_NAME = ".mella.lock"
 
 
-@contextmanager
-def open_output(out: Path, inputs: list[str] | None = None, config: dict | None = None):
-    """An output folder for one run: created and checked writable, locked against a second run (a POSIX
-    record lock: the kernel drops it with the process that holds it, and forked helpers, such as
-    datatrove's manager process, do not inherit it), and tied to its job (a rerun of the same job
-    resumes; another job is refused once the folder holds work)."""
-    import fcntl
+# what a folder holds, by the file its command writes (checked in this order)
+FOLDER_KINDS = (("export.json", "export", "an export (`mella export`)"), ("build.json", "build", "a `mella build` folder"),
+                ("ablation.json", "ablation", "an experiment (`mella experiment ablate`)"),
+                ("run.json", "run", "a training or evaluation run"))
 
-    out = Path(out)
+
+def folder_kind(out: Path) -> tuple[str, str] | None:
+    """(kind, description) of a mella output folder, or None."""
+    for marker, kind, what in FOLDER_KINDS:
+        if (out / marker).is_file():
+            return kind, what
+    if (out / "table.json").is_file():
+        if (out / "samples").is_dir():
+            return "dataset", "a composed dataset (`mella compose`)"
+        return "table", "a record table (`mella mine`, `fetch`, `caption`...)"
+    return None
+
+
+def check_target(out: Path, kind: str | None, inputs: list[str] | None = None) -> None:
+    """Refuses, before anything is written, an --out that is a file, an input of the job, a folder of
+    another kind of mella output, or a non-empty folder mella did not make."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a folder (it is created if missing)")
+    resolved = out.resolve()
+    for item in inputs or []:
+        if Path(item).is_dir() and Path(item).resolve() == resolved:
+            raise ValueError(f"--out {out} is the input folder; write to a new folder (every stage keeps its input)")
+    if not out.is_dir():
+        return
+    found = folder_kind(out)
+    if found is not None and kind is not None and found[0] != kind:
+        raise ValueError(f"--out {out} holds {found[1]}, not the output of this command; give a new folder")
+    if found is None and not (out / LOCK_NAME).exists():
+        names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        if names:
+            shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+            raise ValueError(f"--out {out} is not empty and was not made by mella (it holds {shown}); give a new "
+                             "or empty folder (nothing in it was changed)")
+
+
+@contextmanager
+def open_output(out: Path, inputs: list[str] | None = None, config: dict | None = None, kind: str | None = None):
+    """An output folder for one run: checked (``check_target``), created and checked writable, locked
+    against a second run (a POSIX record lock: the kernel drops it with the process that holds it, and
+    forked helpers, such as datatrove's manager process, do not inherit it), and tied to its job (a rerun
+    of the same job resumes; another job is refused once the folder holds work). A folder this call
+    created is removed again when the job stops on a usage or configuration error before any work."""
+    import fcntl
+    import shutil
+
+    out = Path(out)
+    check_target(out, kind, inputs)
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         fh = open(out / LOCK_NAME, "a+")
@@ -45,6 +87,11 @@ def open_output(out: Path, inputs: list[str] | None = None, config: dict | None 
         if config is not None:
             check_same_job(out, inputs or [], config)
         yield out
+    except (ValueError, OSError):  # usage, configuration or loading errors (not an incomplete run)
+        if created and not has_work(out):
+            fh.close()
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     finally:
         fh.close()  # releases the lock
 
@@ -131,10 +178,10 @@ def map_table(table, out: Path, steps, added: list, cfg, stage: str) -> dict:
     total = table.rows()
     if total == 0:
         raise ValueError(f"{table.path}: the table has no records: nothing for `mella {stage}` to do")
-    from mella.config import RUN_KEYS
+    from mella.config import job_config
 
     connect(getattr(cfg, "executor", None))  # an unreachable cluster fails here, before any work
-    with open_output(out, [str(table.path.resolve())], cfg.model_dump(exclude=RUN_KEYS)):
+    with open_output(out, [str(table.path.resolve())], job_config(cfg), kind="table"):
         return _map_table(table, out, steps, added, cfg, stage, total)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from mella.config import ComposeConfig
+from mella.config import ComposeConfig, job_config
 from mella.recipes.common import atomic_json, open_output
 from mella.schema import COLUMNS, SAMPLE_COLUMNS, carried, step_columns
 from mella.shards import iter_rows
@@ -28,14 +28,17 @@ def run_compose(in_dir: str | Path, out: str | Path, cfg: ComposeConfig) -> dict
     from mella.dataset.templates import Templates
     from mella.languages import build_table
 
+    from mella.recipes.ling import check_thresholds
+
     table = open_table(in_dir, "compose", needs=("text", "lang"))
+    check_thresholds(cfg.select, table)
     out = Path(out)
     languages = build_table(cfg.select.languages)
     templates = Templates(cfg.templates_dir)
     rows = list(iter_rows(table.path))
     if not rows:
         raise ValueError(f"{table.path}: the table has no records: nothing to compose")
-    with open_output(out, [str(table.path.resolve())], cfg.model_dump()):
+    with open_output(out, [str(table.path.resolve())], job_config(cfg), kind="dataset"):
         return _compose(table, rows, out, cfg, languages, templates)
 
 

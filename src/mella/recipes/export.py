@@ -18,6 +18,7 @@ def run_export(dataset: str | Path, out: str | Path, fmt: str, splits: tuple[str
     from mella.recipes.common import LOCK_NAME, atomic_json, open_output
 
     exporter = get_exporter(fmt)  # an unknown format fails before any work
+    splits, sources = tuple(dict.fromkeys(splits)), tuple(dict.fromkeys(sources))  # "train,train" is train once
     for given, known, what in ((splits, SPLITS, "split"), (sources, SOURCES, "source")):
         bad = sorted(set(given) - set(known))
         if bad:
@@ -28,7 +29,7 @@ def run_export(dataset: str | Path, out: str | Path, fmt: str, splits: tuple[str
         raise ValueError(f"{ds.path}: no samples in split(s) {', '.join(splits)} for source(s) {', '.join(sources)}")
     out = Path(out)
     _check_target(out, fmt, ds.path, LOCK_NAME)
-    with open_output(out):
+    with open_output(out, [str(ds.path)], kind="export"):
         _clear_previous(out)
         result = exporter(ds, samples, out)
         result |= {"format": fmt, "dataset": str(ds.path.resolve()), "splits": list(splits), "sources": list(sources)}
@@ -44,9 +45,12 @@ def _check_target(out: Path, fmt: str, dataset: Path, lock_name: str) -> None:
         raise ValueError(f"--out {out} is inside the dataset {dataset}; export to a folder of its own")
     previous = out / "export.json"
     if previous.is_file():
-        had = json.loads(previous.read_text(encoding="utf-8")).get("format")
-        if had != fmt:
-            raise ValueError(f"{out} holds a {had} export; export {fmt} to another folder")
+        before = json.loads(previous.read_text(encoding="utf-8"))
+        if before.get("format") != fmt:
+            raise ValueError(f"{out} holds a {before.get('format')} export; export {fmt} to another folder")
+        if before.get("dataset") and Path(before["dataset"]).resolve() != dataset.resolve():
+            raise ValueError(f"{out} holds an export of another dataset ({before['dataset']}); export to another "
+                             "folder, or delete this one first")
         return
     if any(p.name != lock_name for p in out.iterdir()):
         raise ValueError(f"--out {out} is not empty and holds no mella export; give a new or empty folder")

@@ -12,7 +12,7 @@ import math
 import shutil
 from pathlib import Path
 
-from mella.config import RUN_KEYS, FetchConfig
+from mella.config import FetchConfig, job_config
 from mella.executors import connect, executor, run_all
 from mella.recipes.common import atomic_json, open_output, summarise
 from mella.schema import carried, step_columns, with_reason
@@ -27,7 +27,7 @@ def run_fetch(in_dir: str | Path, out: str | Path, cfg: FetchConfig) -> dict:
     if total == 0:
         raise ValueError(f"{in_dir}: the table has no records: nothing to fetch")
     connect(cfg.executor)  # an unreachable cluster fails here, before any work
-    with open_output(out, [str(in_dir.resolve())], cfg.model_dump(exclude=RUN_KEYS)):
+    with open_output(out, [str(in_dir.resolve())], job_config(cfg), kind="table"):
         return _fetch(table, out, cfg, total)
 
 

@@ -34,7 +34,7 @@ def run_caption(in_dir: str | Path, out: str | Path, cfg: CaptionConfig) -> dict
     from mella.models import REGISTRY, preflight
 
     table = open_table(in_dir, "caption", needs=("sha256",), needs_store=True)
-    preflight(cfg.backend, cfg.model, cfg.base_url, tuple(REGISTRY))
+    preflight(cfg.backend, cfg.model, cfg.base_url, tuple(REGISTRY), kind="vlm")
     kwargs = _backend_kwargs(cfg)
     store = _store(table)
     return map_table(table, Path(out), lambda: [Captioner(cfg.backend, kwargs, store, cfg.batch_size)],
@@ -49,7 +49,7 @@ def run_translate(in_dir: str | Path, out: str | Path, cfg: TranslateConfig) -> 
     from mella.models import TRANSLATORS, preflight
 
     table = open_table(in_dir, "translate", needs=("caption_en",))
-    preflight(cfg.backend, cfg.model, cfg.base_url, tuple(TRANSLATORS))
+    preflight(cfg.backend, cfg.model, cfg.base_url, tuple(TRANSLATORS), kind="seq2seq")
     languages = build_table(cfg.languages)
     if cfg.targets:
         resolve_langs(cfg.targets, languages)  # an unknown target fails here, before any work
@@ -110,10 +110,34 @@ def run_align(in_dir: str | Path, out: str | Path, cfg: AlignConfig) -> dict:
     from mella.models import check_local_model
 
     table = open_table(in_dir, "align", needs=("sha256",), needs_store=True)
-    check_local_model(cfg.model)
+    check_local_model(cfg.model, "dual_encoder")
     store = _store(table)
     return map_table(table, Path(out), lambda: [AlignmentScorer(cfg.model, store, cfg.batch_size)],
                      step_columns("align"), cfg, "align")
+
+
+# a threshold set in the select config, the column it acts on, and the command that makes that column
+THRESHOLD_COLUMNS = (("min_align_score", "align_score", "mella align"),
+                     ("caption_qa.min_align_score", "caption_align_score", "mella align (after mella caption)"),
+                     ("qa.min_similarity", "qa_similarity", "mella translate"),
+                     ("qa.min_length_ratio", "qa_length_ratio", "mella translate"),
+                     ("qa.max_length_ratio", "qa_length_ratio", "mella translate"),
+                     ("qa.min_numbers_preserved", "qa_numbers_preserved", "mella translate"),
+                     ("qa.max_copy_ratio", "qa_copy_ratio", "mella translate"),
+                     ("qa.max_repetition", "qa_repetition", "mella translate"))
+
+
+def check_thresholds(cfg, table) -> None:
+    """A threshold set on a score the table does not hold would decide nothing: refused, naming the
+    command that makes the score."""
+    tree = cfg.model_dump()
+    for dotted, column, command in THRESHOLD_COLUMNS:
+        value = tree
+        for key in dotted.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and column not in table.names:
+            raise ValueError(f"{dotted}={value} acts on `{column}`, which {table.path} does not hold: run "
+                             f"`{command}` first, or leave {dotted} unset")
 
 
 def run_select(in_dir: str | Path, out: str | Path, cfg) -> dict:
@@ -122,6 +146,7 @@ def run_select(in_dir: str | Path, out: str | Path, cfg) -> dict:
     from mella.steps.select import SelectDecider
 
     table = open_table(in_dir, "select", needs=("text",))
+    check_thresholds(cfg, table)
     languages = build_table(cfg.languages)
     return map_table(table, Path(out), lambda: [SelectDecider(cfg, languages)], step_columns("select"),
                      cfg, "select")

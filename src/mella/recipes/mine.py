@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mella.config import RUN_KEYS, MineConfig
+from mella.config import MineConfig, job_config
 from mella.executors import connect, executor, run_all
 from mella.recipes.common import atomic_json, open_output, summarise
 from mella.languages import build_table, resolve_langs
@@ -89,7 +89,7 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     languages = resolve_langs(cfg.langs, build_table(cfg.languages))  # fails early on unknown languages
     connect(cfg.executor)  # an unreachable cluster fails here, before any work
     out = Path(out)
-    with open_output(out, [str(f.resolve()) for f in files], cfg.model_dump(exclude=RUN_KEYS)):
+    with open_output(out, [str(f.resolve()) for f in files], job_config(cfg), kind="table"):
         return _mine(files, out, cfg, languages)
 
 

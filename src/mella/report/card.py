@@ -284,8 +284,9 @@ def render_dataset_card(ds, stats: dict, dstats: dict, samples: list[dict], plot
         if "error" in cov:
             lines += [f"**{lang}**: not computed ({cov['error']})", ""]
             continue
-        lines += [f"**{lang}** ({cov['d_know']} D_know, {cov['d_ling']} D_ling samples; "
-                  f"{cov['absent_share_top100']:.0%} of the top D_know keywords never appear in D_ling)", "",
+        versus = (f"{cov['absent_share_top100']:.0%} of the top D_know keywords never appear in D_ling" if cov["d_ling"]
+                  else "no D_ling samples to compare with: the keywords below are D_know's alone")
+        lines += [f"**{lang}** ({cov['d_know']} D_know, {cov['d_ling']} D_ling samples; {versus})", "",
                   "| keyword | share of D_know | share of D_ling |", "|---|---:|---:|"]
         lines += [f"| {_cell(k, 40)} | {a:.1%} | {b:.1%} |" for k, a, b in cov["rows"]]
         if f"coverage_{lang}" in plots:

@@ -50,20 +50,28 @@ def pair_table_columns(files: list[Path], sample_rows: int = 200) -> list:
             except Exception:  # noqa: BLE001 - an unreadable file is reported by the reader
                 continue
             for f in fields:
-                if f.name not in READER_KEYS and f.name not in COLUMNS and f.name not in found:
-                    found[f.name] = unknown_column(f.name, f.type)
+                if f.name not in READER_KEYS and f.name not in found:
+                    col = unknown_column(_carried_name(f.name, COLUMNS), f.type)
+                    found[f.name] = Column(col.name, col.type, f"extra.{f.name}", col.step, col.meaning, col.arrow)
             continue
         try:
-            for index, row in _iter_table(path, 1 << 20):
+            for index, row in iter_table(path, 1 << 20):
                 if index >= sample_rows:
                     break
                 if isinstance(row, dict):
                     for key in row:
-                        if key not in READER_KEYS and key not in COLUMNS and key not in found:
-                            found[key] = Column(key, "string", f"extra.{key}", "(input)", "carried through unchanged")
+                        if key not in READER_KEYS and key not in found:
+                            found[key] = Column(_carried_name(key, COLUMNS), "string", f"extra.{key}", "(input)",
+                                                "carried through unchanged")
         except (OSError, EOFError):
             continue
     return list(found.values())
+
+
+def _carried_name(key: str, columns) -> str:
+    """A pair table's own column keeps its name unless mella uses that name itself (``split``, ``sha256``...):
+    then it is carried as ``input_<name>``, so that neither overwrites the other."""
+    return f"input_{key}" if key in columns or key == "reason" else key  # reason: excluded/'s own column
 
 
 def input_kind(path: Path) -> str | None:
@@ -121,7 +129,7 @@ class InputReader(DroppingStep):
         """``carried``: pair-table columns to keep as they are (``pair_table_columns``)."""
         super().__init__(exclusion_writer)
         self.files = [str(f) for f in files]
-        self.carried = [(c.name, c.key, c.type == "string") for c in carried or []]
+        self.carried = [(c.key.removeprefix("extra."), c.key, c.type == "string") for c in carried or []]
         self.max_page_bytes = max_page_bytes
         self.allowed_status = tuple(allowed_status)
         self._url_maps: dict[Path, dict[str, str]] = {}
@@ -270,7 +278,7 @@ class InputReader(DroppingStep):
         file_key = xxhash.xxh3_64_hexdigest(str(path.resolve()).encode())[:8]
         seen: set[str] = set()
         try:
-            for index, row in _iter_table(path, self.max_page_bytes):
+            for index, row in iter_table(path, self.max_page_bytes):
                 if isinstance(row, tuple):  # (reason, detail): a row that could not be read
                     reason, detail = row
                     self._file_error(path, reason, f"line {index + 1}: {detail}", rank, index)
@@ -278,6 +286,11 @@ class InputReader(DroppingStep):
                 text_key = next((k for k in TEXT_KEYS if row.get(k)), None)
                 text = row[text_key] if text_key else None
                 image_url = _first(row, IMAGE_KEYS)
+                if not isinstance(text, (str, type(None))) or not isinstance(image_url, (str, type(None))):
+                    what = "text_not_a_string" if not isinstance(text, (str, type(None))) else "bad_image_url"
+                    self._file_error(path, what, f"line {index + 1}: {type(text if what.startswith('text') else image_url).__name__}",
+                                     rank, index)
+                    continue
                 meta = {"page.url": _str(_first(row, PAGE_KEYS)), "source.file": str(path), "record.kind": "pair",
                         "text.kind": str(row.get("text_kind") or TEXT_KINDS.get(text_key, "caption"))}
                 if row.get("lang") or row.get("language"):
@@ -285,7 +298,7 @@ class InputReader(DroppingStep):
                 for name, key, as_text in self.carried:
                     if name in row:
                         meta[key] = _as_text(row[name]) if as_text else row[name]
-                own = row.get("id")
+                own = row.get("id") if isinstance(row.get("id"), (str, int)) else None
                 doc_id = f"{file_key}:{own if own not in (None, '') else index}"
                 if doc_id in seen:
                     doc_id = f"{doc_id}~{index}"
@@ -322,7 +335,7 @@ def _as_text(value) -> str | None:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
 
 
-def _iter_table(path: Path, max_line_bytes: int):
+def iter_table(path: Path, max_line_bytes: int):
     """(index, row dict) per row, or (index, (reason, detail)) for a row that cannot be read."""
     name = path.name.lower()
     if name.endswith(".parquet"):
@@ -334,7 +347,9 @@ def _iter_table(path: Path, max_line_bytes: int):
                 yield index, row
                 index += 1
         return
-    opener = gzip.open if name.endswith(".gz") else open
+    with open(path, "rb") as probe:
+        gz = probe.read(2) == b"\x1f\x8b"  # by content: a gzip file without .gz is still read
+    opener = gzip.open if gz else open
     with opener(path, "rb") as fh:
         index = 0
         while True:
@@ -352,7 +367,7 @@ def _iter_table(path: Path, max_line_bytes: int):
 
 def _parse_line(raw: bytes):
     try:
-        line = raw.decode("utf-8")
+        line = raw.decode("utf-8").lstrip("\ufeff")  # a byte-order mark (Windows editors) is not content
     except UnicodeDecodeError as e:
         return "undecodable_line", str(e)[:200]
     try:

@@ -114,11 +114,11 @@ def run_ablation(cfg: AblateConfig, echo=print) -> dict:
         raise ValueError("the ablation config needs `dataset:` (a composed dataset) and `out:`")
     if not cfg.train.model:
         raise ValueError("the ablation config needs a base model: `train: {preset: ...}` or `train: {model: ...}`")
-    check_local_model(cfg.train.model)
+    check_local_model(cfg.train.model, "vlm")
     ds = open_dataset(cfg.dataset, "experiment ablate")
     out = Path(cfg.out)
     stages: list[dict] = []
-    with open_output(out, [str(ds.path.resolve())], cfg.model_dump(exclude={"eval": {"batch_size"}})):
+    with open_output(out, [str(ds.path.resolve())], cfg.model_dump(exclude={"eval": {"batch_size"}}), kind="ablation"):
         tasks_dir = out / "tasks"
         if not any(tasks_dir.glob("*.yaml")):
             from_dataset(ds.path, tasks_dir, cfg.eval.per_lang)

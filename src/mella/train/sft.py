@@ -111,9 +111,9 @@ def run_train(cfg: TrainConfig, examples: list[Example], out: str | Path, data_r
 
     if not examples:
         raise ValueError(f"no training samples in {data_ref} for splits {cfg.splits} and sources {cfg.sources}")
-    check_local_model(cfg.model)
+    check_local_model(cfg.model, "vlm")
     out = Path(out)
-    with open_output(out, [data_ref], cfg.model_dump()):
+    with open_output(out, [data_ref], cfg.model_dump(), kind="run"):
         run_file = out / "run.json"
         if run_file.is_file() and json.loads(run_file.read_text(encoding="utf-8")).get("completed"):
             log(f"{out}: already trained (run.json); nothing to do")
@@ -151,7 +151,8 @@ def _trainer(cfg: TrainConfig, model, processor, examples, eval_examples, out: P
         per_device_eval_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=cfg.learning_rate, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,  # warmup_steps < 1: a share of the steps
-        logging_steps=cfg.logging_steps,
+        logging_steps=min(cfg.logging_steps, cfg.max_steps) if cfg.max_steps > 0 else cfg.logging_steps,
+        logging_first_step=True,  # a short run still logs its loss (and gets loss.png)
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, data_seed=cfg.seed,
         eval_strategy="steps" if has_eval else "no", eval_steps=cfg.save_steps if has_eval else None,
         remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True}, report_to=[],
@@ -203,7 +204,7 @@ def plot_loss(log_path: Path, png: Path) -> Path | None:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(*zip(*train), label="train loss", color="#4c72b0")
+    ax.plot(*zip(*train), "o-" if len(train) < 20 else "-", label="train loss", color="#4c72b0", markersize=3)
     if evals:
         ax.plot(*zip(*evals), "o-", label="validation loss", color="#c44e52")
     ax.set_xlabel("step")
