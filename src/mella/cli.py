@@ -58,20 +58,30 @@ def _job_errors():
         raise typer.Exit(130) from None
 
 
+BUILD_SECTIONS = ("inputs", "mine", "fetch", "caption", "translate", "align", "select", "compose", "export")
+
+
 def config_problems(error, model=None) -> str:
-    """A pydantic ValidationError as one line per problem; an unknown key lists the known ones there."""
-    problems = []
+    """A pydantic ValidationError as one line per problem; unknown keys of one place are one problem that
+    lists the known keys there (and says so when the file is a `mella build` config)."""
+    problems, unknown = [], {}
     for err in error.errors():
         loc = [str(p) for p in err["loc"]]
-        where = ".".join(loc)
         if err["type"] == "extra_forbidden" and model is not None:
-            fields = _fields_at(model, loc[:-1])
-            hint = f"unknown key; known here: {', '.join(fields)}" if fields else "unknown key"
-            if len(loc) == 1 and loc[0] in ("mine", "fetch", "caption", "translate", "align", "select", "compose"):
-                hint += f" (`{loc[0]}.` is a `mella build` section: this command's keys need no prefix)"
-            problems.append(f"{where}: {hint}")
+            unknown.setdefault(tuple(loc[:-1]), []).append(loc[-1])
         else:
-            problems.append(f"{where}: {err['msg']} (got {str(err.get('input'))[:60]!r})")
+            problems.append(f"{'.'.join(loc)}: {err['msg']} (got {str(err.get('input'))[:60]!r})")
+    for parent, keys in unknown.items():
+        fields = _fields_at(model, list(parent))
+        where = ".".join(parent + (keys[0],)) if len(keys) == 1 else \
+            (".".join(parent) + ": " if parent else "") + ", ".join(keys)
+        hint = f"unknown key{'s' if len(keys) > 1 else ''}" + (f"; known here: {', '.join(fields)}" if fields else "")
+        sections = [k for k in keys if k in BUILD_SECTIONS] if not parent else []
+        if len(sections) >= 2 and getattr(model, "__name__", "") != "BuildConfig":
+            hint += " (this is a `mella build` config: give it to `mella build`)"
+        elif len(sections) == 1 and getattr(model, "__name__", "") != "BuildConfig":
+            hint += f" (`{sections[0]}.` is a `mella build` section: this command's keys need no prefix)"
+        problems.append(f"{where}: {hint}")
     return "; ".join(problems)
 
 
@@ -97,11 +107,7 @@ def _load(model, config, overrides, sets):
         try:
             return load_config(model, config, overrides, sets)
         except ValidationError as e:
-            hint = ""
-            if config is not None and model.__name__ != "BuildConfig" and any(
-                    err["type"] == "extra_forbidden" and err["loc"][0] in ("inputs", "out", "mine") for err in e.errors()):
-                hint = f" ({config} looks like a `mella build` config: give it to `mella build`)"
-            raise ValueError(f"bad configuration: {config_problems(e, model)}{hint}") from None
+            raise ValueError(f"bad configuration: {config_problems(e, model)}") from None
 
 
 def _empty_check(kept: int, what: str, where: Path, reasons: dict | None = None, details: str = "") -> None:
