@@ -134,8 +134,8 @@ def _quiet_logs(verbose: bool) -> None:
 
 @app.command()
 def mine(
-    inputs: Optional[list[Path]] = typer.Argument(None, help="WARC/ARC files, HTML folders (optional urls.tsv), "
-                                                             "parquet/jsonl (or --cc-index instead)"),
+    inputs: Optional[list[str]] = typer.Argument(None, help="WARC/ARC files, HTML folders (optional urls.tsv), "
+                                                            "parquet/jsonl, WARC URLs (https://, s3://), or --cc-index"),
     out: Path = typer.Option(..., "--out", "-o", help="output directory (rerun the same command to resume)"),
     langs: Optional[str] = typer.Option(None, help="comma-separated target languages, e.g. cs,hu,sr"),
     cc_index: Optional[str] = typer.Option(None, "--cc-index", help="Common Crawl's columnar index (Parquet glob, "
@@ -461,7 +461,7 @@ def build(
     if len(args) == 1 and args[0].endswith((".yaml", ".yml")) and config is None:
         config, inputs = Path(args[0]), []
     else:
-        inputs = [str(Path(a).resolve()) for a in args]  # paths on the command line: from here
+        inputs = [a if "://" in a else str(Path(a).resolve()) for a in args]  # paths on the command line: from here
     overrides = {"inputs": inputs or None, "out": str(out.resolve()) if out else None,
                  "mine.langs": langs.split(",") if langs else None,
                  "workers": workers, "fetch.allow_private": True if allow_private else None,

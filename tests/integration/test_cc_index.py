@@ -208,3 +208,35 @@ def test_a_server_without_ranges_and_a_wrong_index_are_clear(tmp_path, snapshot)
     proc = subprocess.run([sys.executable, "-m", "mella.cli", "mine", "--cc-index", str(tmp_path / "none-*.parquet"),
                            "--langs", "cs", "--out", str(tmp_path / "y")], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "no index files there" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_remote_warc_file_is_read_by_range_requests(tmp_path, snapshot, data_dir):
+    """`mella mine https://.../file.warc.gz`: the same records as the local file, read in ranges; a
+    corrupt member in the remote file costs its record only, as locally."""
+    root, _ = snapshot
+    served = tmp_path / "served"
+    served.mkdir()
+    blob = (root / "local.warc.gz").read_bytes()
+    (served / "crawl.warc.gz").write_bytes(blob)
+    (served / "broken.warc.gz").write_bytes(blob[:200] + b"\x00" * 300 + blob[500:])
+    server = RangeServer(served)
+    try:
+        url = server.url + "crawl.warc.gz"
+        proc = subprocess.run([sys.executable, "-m", "mella.cli", "mine", url, "--langs", "cs,ko", "--out",
+                               str(tmp_path / "remote")], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert server.requests and all(r[1] and r[1].startswith("bytes=") for r in server.requests)
+        broken = run_mine([server.url + "broken.warc.gz"], tmp_path / "broken", MineConfig(langs=["cs", "ko"]))
+        missing = subprocess.run([sys.executable, "-m", "mella.cli", "mine", server.url + "nope.warc.gz", "--langs",
+                                  "cs", "--out", str(tmp_path / "missing")], capture_output=True, text=True, timeout=300)
+    finally:
+        server.close()
+    run_mine([root / "local.warc.gz"], tmp_path / "local", MineConfig(langs=["cs", "ko"]))
+    local = sorted(r["id"] for r in rows(tmp_path / "local"))
+    assert sorted(r["id"] for r in rows(tmp_path / "remote")) == local
+    assert all(r["source_file"] == url for r in rows(tmp_path / "remote"))
+    assert broken["dropped_by_reason"].get("warc_framing_error", 0) >= 1 and 0 < broken["kept_total"] < len(local) + 1
+    # the same corrupt first gzip member in a local file: counted, the rest read (it used to raise zlib.error)
+    same = run_mine([served / "broken.warc.gz"], tmp_path / "broken-local", MineConfig(langs=["cs", "ko"]))
+    assert same["kept_total"] == broken["kept_total"]
+    assert missing.returncode in (2, 4) and "Traceback" not in missing.stderr

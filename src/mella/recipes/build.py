@@ -20,6 +20,8 @@ def _resolve(base: Path, path: str | None) -> str | None:
 
     if path is None:
         return None
+    if "://" in str(path):  # a URL (remote crawl file) is not a path
+        return str(path)
     p = Path(path)
     return os.path.abspath(p if p.is_absolute() else base / p)  # absolute: the job is the same from any cwd
 

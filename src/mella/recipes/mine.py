@@ -89,7 +89,8 @@ def run_mine(inputs: list[str | Path], out: str | Path, cfg: MineConfig) -> dict
     languages = resolve_langs(cfg.langs, build_table(cfg.languages))  # fails early on unknown languages
     connect(cfg.executor)  # an unreachable cluster fails here, before any work
     out = Path(out)
-    with open_output(out, [str(f.resolve()) for f in files], job_config(cfg), kind="table"):
+    with open_output(out, [f if isinstance(f, str) else str(f.resolve()) for f in files], job_config(cfg),
+                     kind="table"):
         return _mine(files, out, cfg, languages)
 
 

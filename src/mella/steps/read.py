@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline, Media, MediaType
 
 from mella.htmldecode import DecodeError, charset_from_header, dechunk, inflate, to_utf8
+from mella.remote import is_remote, name_of, open_input
 from mella.steps.base import DroppingStep
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -74,8 +76,10 @@ def _carried_name(key: str, columns) -> str:
     return f"input_{key}" if key in columns or key == "reason" else key  # reason: excluded/'s own column
 
 
-def input_kind(path: Path) -> str | None:
-    name = path.name.lower()
+def input_kind(path) -> str | None:
+    from mella.remote import name_of
+
+    name = name_of(path).lower()
     if name.endswith(WARC_SUFFIXES):
         return "warc"
     if name.endswith(HTML_SUFFIXES):
@@ -86,9 +90,22 @@ def input_kind(path: Path) -> str | None:
 
 
 def expand_inputs(inputs: list[str | Path]) -> list[Path]:
-    """Files to read, in a stable order: folders are walked, unknown file types are an error."""
-    files: list[Path] = []
+    """Files to read, in a stable order: folders are walked, unknown file types are an error; URLs
+    (https://, s3://...) name remote WARC files (``mella.remote``)."""
+    from mella.remote import expand_remote
+
+    files: list = []
     for item in inputs:
+        if is_remote(item):  # https:// (range requests) or an fsspec URL: WARC files only
+            urls = expand_remote(str(item))
+            if not urls:
+                raise FileNotFoundError(f"no input matches {item}")
+            bad = [u for u in urls if input_kind(u) != "warc"]
+            if bad:
+                raise ValueError(f"{bad[0]}: remote inputs are read as WARC/ARC files (.warc, .warc.gz); copy other "
+                                 "files here first")
+            files += urls
+            continue
         path = Path(item)
         if path.is_dir():
             if (path / "table.json").is_file():
@@ -143,9 +160,9 @@ class InputReader(DroppingStep):
             for path in shard:
                 bar.update(1)
                 self.counts["input_files"] += 1
-                kind = input_kind(Path(path))
+                kind = input_kind(path)
                 reader = {"warc": self.read_warc, "html": self.read_html_file, "pairs": self.read_pairs}[kind]
-                yield from reader(Path(path), rank)
+                yield from reader(path if is_remote(path) else Path(path), rank)
 
     # -- helpers -------------------------------------------------------------------------------------
     def _page(self, body: bytes, header_charset: str | None, doc_id: str, meta: dict, rank: int):
@@ -166,7 +183,7 @@ class InputReader(DroppingStep):
 
     def _file_error(self, path: Path, reason: str, detail: str, rank: int, index) -> None:
         meta = {"source.file": str(path), "page.error": detail[:500]}
-        self.drop(Document(text="", id=f"{path.name}#{index}", metadata=meta), reason, rank)
+        self.drop(Document(text="", id=f"{name_of(path)}#{index}", metadata=meta), reason, rank)
 
     # -- WARC ----------------------------------------------------------------------------------------
     def read_warc(self, path: Path, rank: int) -> DocumentsPipeline:
@@ -188,7 +205,7 @@ class InputReader(DroppingStep):
                                                          f"{event.detail}{resumed}", rank, f"@{event.offset}")
 
         try:
-            with open(path, "rb") as fh:
+            with open_input(path) as fh:  # a local file, or a URL read by range requests
                 if _is_arc(fh):
                     self._file_error(path, "arc_format_unsupported", "ARC (pre-WARC) file", rank, 0)
                     return
@@ -229,7 +246,7 @@ class InputReader(DroppingStep):
             return None
         meta = {"page.url": url, "page.date": headers.get("WARC-Date"), "source.file": str(path),
                 "source.offset": record.stream_pos}
-        doc_id = headers.get("WARC-Record-ID") or f"{path.name}#{index}"
+        doc_id = headers.get("WARC-Record-ID") or f"{name_of(path)}#{index}"
         if payload is None:  # more than max_page_bytes * 4 (compressed) bytes: not read
             self.drop(Document(text="", id=doc_id, metadata=meta), "page_too_large", rank)
             return None
@@ -383,7 +400,7 @@ def _is_arc(fh) -> bool:
     if head[:2] == b"\x1f\x8b":
         try:
             head = gzip.GzipFile(fileobj=fh).read(64)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):  # a corrupt first member: the WARC reader resynchronises
             head = b""
         fh.seek(0)
     return head.startswith(b"filedesc://")
