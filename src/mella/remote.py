@@ -104,7 +104,8 @@ def open_input(path, buffer_size: int = 8 << 20, timeout: float = 60.0, retries:
     import fsspec
 
     try:
-        return fsspec.open(text, "rb", block_size=buffer_size).open()
+        fs, inner = fsspec.core.url_to_fs(text)
+        return fs.open(inner, "rb", block_size=buffer_size)
     except ImportError as e:
         raise OSError(f"{text}: reading this kind of URL needs its fsspec package ({e})") from None
 
