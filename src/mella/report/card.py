@@ -202,24 +202,31 @@ def _plots(ds, stats: dict, dstats: dict, coverage: dict) -> dict[str, str]:
                                folder / "download_errors.png"),
     }
     rates = _qa_pass_rates(dstats)
-    made["qa"] = plots.pass_rates(rates, "Translation QA: pass rate per check", folder / "qa_pass_rates.png")
+    made["qa"] = plots.pass_rates(rates, "Caption and translation QA: pass rate per check", folder / "qa_pass_rates.png")
     for lang, cov in coverage.items():
         if cov.get("rows"):
             made[f"coverage_{lang}"] = plots.coverage(cov["rows"], lang, folder / f"keyword_coverage_{lang}.png")
     return {k: f"plots/{v}" for k, v in made.items() if v}
 
 
+QA_CHECKS = ("caption_refusal", "caption_not_english", "caption_too_short", "caption_repetition",
+             "caption_low_alignment", "mt_wrong_language", "mt_untranslated", "mt_repetition", "mt_truncated",
+             "mt_numbers_lost", "mt_low_similarity")
+
+
 def _qa_pass_rates(dstats: dict) -> dict[str, dict[str, float]]:
-    """Per QA check, the share of translated records of each language that it did not reject."""
-    checks = ("mt_wrong_language", "mt_length_ratio", "mt_numbers_lost", "mt_untranslated", "mt_repetition",
-              "mt_low_similarity")
+    """Per caption and translation QA check, the share of each language's captioned records that it did not
+    reject (a record counts against its first failing check)."""
+    from mella.steps.select import QA_REASONS
+
+    checks = tuple(c for c in QA_CHECKS if c.startswith("caption_")) + tuple(QA_REASONS.values())
     rates: dict[str, dict[str, float]] = {}
     for lang, reasons in dstats.get("decisions_by_source", {}).get("d_ling", {}).items():
         translated = sum(n for r, n in reasons.items() if r == "usable" or r in checks)
         if not translated:
             continue
         for check in checks:
-            rates.setdefault(check.removeprefix("mt_"), {})[lang] = 1 - reasons.get(check, 0) / translated
+            rates.setdefault(check, {})[lang] = 1 - reasons.get(check, 0) / translated
     return rates
 
 
