@@ -29,6 +29,16 @@ REAL = {
                                      num_key_value_heads=2), dict(depth=32, embed_dim=1280, hidden_size=1536, num_heads=16)),
     "qwen2-vl-7b": ("qwen2_vl", dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
                                      num_key_value_heads=4), dict(depth=32, embed_dim=1280, hidden_size=3584, num_heads=16)),
+    "qwen2.5-vl-3b": ("qwen2_5_vl", dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36,
+                                         num_attention_heads=16, num_key_value_heads=2),
+                      dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16)),
+    "qwen2.5-vl-7b": ("qwen2_5_vl", dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
+                                         num_attention_heads=28, num_key_value_heads=4),
+                      dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16)),
+    "smolvlm-2b": ("idefics3", dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, num_attention_heads=32,
+                                    num_key_value_heads=32, vocab_size=49155),
+                   dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16,
+                        image_size=384, patch_size=14, scale_factor=3)),
     "llava-1.5-7b": ("llava", dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
                                    num_key_value_heads=32), dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
                                                                  num_attention_heads=16, image_size=336, patch_size=14)),
@@ -57,11 +67,39 @@ def real_model(preset: str, shrink: int):
     from transformers import (Idefics3Config, Idefics3ForConditionalGeneration, LlavaConfig, LlavaForConditionalGeneration,
                               Qwen2VLConfig, Qwen2VLForConditionalGeneration)
 
+    if preset not in REAL:
+        raise SystemExit(f"no real-size architecture for {preset} in bench/train.py yet (its model class needs "
+                         f"its own input builder); available: {', '.join(REAL)}")
     family, text, vision = REAL[preset]
-    text, vision = _shrunk(text, shrink), _shrunk(vision, shrink)
-    vocab = 32000 if family != "qwen2_vl" else 151936
+    text, vision = _shrunk(dict(text), shrink), _shrunk(dict(vision), shrink)
+    vocab = text.pop("vocab_size", 151936 if family.startswith("qwen") else 32000)
     image_id = vocab - 1
-    if family == "qwen2_vl":
+    if family == "qwen2_5_vl":
+        from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+        head = text["hidden_size"] // text["num_attention_heads"]
+        section = [head // 8, head // 8 * 3 // 2, head // 2 - head // 8 - head // 8 * 3 // 2]
+        depth = vision["depth"]
+        full = sorted({min(depth - 1, i * depth // 4 + depth // 4 - 1) for i in range(4)})  # 7, 15, 23, 31 at 32
+        cfg = Qwen2_5_VLConfig(text_config=dict(vocab_size=vocab, max_position_embeddings=4096,
+                                                rope_scaling={"type": "mrope", "mrope_section": section}, **text),
+                               vision_config=dict(patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
+                                                  window_size=112, fullatt_block_indexes=full,
+                                                  out_hidden_size=text["hidden_size"], **vision),
+                               image_token_id=image_id, video_token_id=image_id - 1, vision_start_token_id=image_id - 2,
+                               vision_end_token_id=image_id - 3)
+        model = Qwen2_5_VLForConditionalGeneration(cfg)
+        grid = 32
+
+        def inputs(batch: int, answer: int):
+            n_img = grid * grid // 4
+            ids = torch.randint(0, vocab - 10, (batch, 16 + n_img + answer))
+            ids[:, 8:8 + n_img] = image_id
+            return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids.clone(),
+                    "mm_token_type_ids": (ids == image_id).long(),
+                    "pixel_values": torch.randn(batch * grid * grid, 3 * 2 * 14 * 14),
+                    "image_grid_thw": torch.tensor([[1, grid, grid]] * batch)}
+    elif family == "qwen2_vl":
         head = text["hidden_size"] // text["num_attention_heads"]
         section = [head // 8, head // 8 * 3 // 2, head // 2 - head // 8 - head // 8 * 3 // 2]
         cfg = Qwen2VLConfig(text_config=dict(vocab_size=vocab, max_position_embeddings=4096,
@@ -95,11 +133,12 @@ def real_model(preset: str, shrink: int):
             return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids.clone(),
                     "pixel_values": torch.randn(batch, 3, side, side)}
     else:
-        cfg = Idefics3Config(vision_config=vision, text_config=dict(vocab_size=vocab, **text), scale_factor=2,
+        scale = vision.pop("scale_factor", 2)
+        cfg = Idefics3Config(vision_config=vision, text_config=dict(vocab_size=vocab, **text), scale_factor=scale,
                              image_token_id=image_id)
         model = Idefics3ForConditionalGeneration(cfg)
         side = vision["image_size"]
-        n_img = (side // vision["patch_size"]) ** 2 // 4
+        n_img = (side // vision["patch_size"]) ** 2 // scale ** 2
 
         def inputs(batch: int, answer: int):
             ids = torch.randint(0, vocab - 10, (batch, 16 + n_img + answer))
@@ -117,6 +156,10 @@ def bench_real(presets: list[str], steps: int, batch: int, shrink: int) -> list[
     from mella.train.config import load_train_config
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    unknown = [p for p in presets if p not in REAL]
+    if unknown:  # before any model is built
+        raise SystemExit(f"no real-size architecture for {', '.join(unknown)} in bench/train.py yet; available: "
+                         f"{', '.join(REAL)}")
     rows = []
     for name in presets:
         cfg = load_train_config(None, {"preset": name})

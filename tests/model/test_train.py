@@ -94,8 +94,13 @@ def test_loss_goes_down_then_save_load_generate(family, models, dataset, tmp_pat
 
     examples = load_examples(dataset)[:4]
     cfg = TrainConfig(model=str(models[family]), batch_size=2, grad_accum=1, max_steps=16, learning_rate=5e-3,
-                      logging_steps=2, save_steps=8, warmup_ratio=0.0, lora=TINY_LORA)
+                      logging_steps=2, save_steps=8, warmup_ratio=0.0, lora=TINY_LORA, merge=family == "llava")
     info = run_train(cfg, examples, tmp_path / "run", str(dataset))
+    if family == "llava":  # merged weights on request: a plain model folder that loads without peft
+        from transformers import AutoModelForImageTextToText
+
+        merged = AutoModelForImageTextToText.from_pretrained(tmp_path / "run" / "merged")
+        assert not any("lora" in name for name, _ in merged.named_parameters())
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     losses = [row["loss"] for row in log if "loss" in row]
     assert len(losses) == 9 and losses[-1] < losses[0] - 0.2, losses  # step 1, then every 2: the same 4 samples
