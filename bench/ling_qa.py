@@ -104,16 +104,24 @@ def verdicts(pairs: list[tuple[str, str]], lang: str, similarity: bool) -> list[
     return out
 
 
-def measure(texts: dict[str, list[str]], similarity: bool = True) -> dict[str, dict]:
+def short_ratio(lang: str) -> float:
+    from mella.languages import default_table
+
+    return default_table()[lang.partition("-")[0]].qa_threshold("short_ratio")
+
+
+def measure(texts: dict[str, list[str]], similarity: bool = True, langs=None) -> dict[str, dict]:
     result = {}
-    for lang in FILES:
+    for lang in langs or FILES:
         refs = verdicts(list(zip(texts["en"], texts[lang])), lang, similarity)
         row = {"n": len(refs), "pass": {c: sum(v[c] for v in refs) / len(refs) for c in CHECKS},
                "pass_all": sum(all(v.values()) for v in refs) / len(refs), "catch": {}}
         for check, pairs in failures(texts, lang).items():
             if check == "mismatched" and not similarity:
                 continue
-            made = verdicts(pairs, lang, similarity and check == "mismatched")
+            # similarity for the checks that use it: mismatched; truncated where a short output needs it
+            uses_sim = check == "mismatched" or (check == "truncated" and short_ratio(lang) > 0)
+            made = verdicts(pairs, lang, similarity and uses_sim)
             row["catch"][check] = (sum(not v[check] for v in made) / len(made), len(made))
         result[lang] = row
     return result
@@ -141,6 +149,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=None)
     ap.add_argument("--no-similarity", action="store_true")
     ap.add_argument("--percentiles", action="store_true")
+    ap.add_argument("--langs", default=None, help="comma-separated subset of the languages")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     root = args.root or next(p for p in (ROOT.parent / "shared" / "real-data" / "ntrex", ROOT / "tests" / "data" / "ntrex")
@@ -149,7 +158,7 @@ def main() -> None:
     if args.percentiles:
         percentiles(texts)
         return
-    result = measure(texts, not args.no_similarity)
+    result = measure(texts, not args.no_similarity, args.langs.split(",") if args.langs else None)
     print(f"NTREX {root}: {len(texts['en'])} sentences per language")
     print("pass = share of professional references passing the check; catch = share of made failures it catches")
     print(f"{'lang':8s} {'all':>6s} " + " ".join(f"{c[:12]:>12s}" for c in CHECKS))

@@ -235,6 +235,9 @@ class QAConfig(_Strict):
     max_repetition: Share | None = None
     min_similarity: Annotated[float, Field(ge=-1, le=1)] | None = None
     final_punctuation: bool | None = None  # a source that ends a sentence needs a translation that ends one
+    incomplete_max_ratio: Ratio | None = None  # an incomplete ending fails below this length ratio
+    short_ratio: Ratio | None = None  # a translation shorter than this ratio ...
+    short_min_similarity: Annotated[float, Field(ge=-1, le=1)] | None = None  # ... needs this similarity
 
 
 class TranslateConfig(_Strict):

@@ -14,7 +14,10 @@ from mella.resources import data_text
 
 # Translation QA thresholds where the language table says nothing; chosen on NTREX (docs/ling.md)
 QA_DEFAULTS = {"min_length_ratio": 0.5, "max_length_ratio": 2.5, "max_copy_ratio": 0.5, "max_repetition": 0.15,
-               "min_numbers_preserved": 1.0, "min_similarity": 0.8, "final_punctuation": True}
+               "min_numbers_preserved": 1.0, "min_similarity": 0.8, "final_punctuation": True,
+               # truncation beyond the length floor: an output that does not end complete fails below this
+               # ratio (default: at any length), and one shorter than short_ratio needs short_min_similarity
+               "incomplete_max_ratio": 1e9, "short_ratio": 0.0, "short_min_similarity": 0.0}
 
 
 class Language(BaseModel):

@@ -76,10 +76,28 @@ def repetition(text: str, n: int = 3, chars: bool = False) -> float:
     return 1 - len(set(grams)) / len(grams)
 
 
-def ends_complete(source: str, target: str) -> bool:
+def ends_complete(source: str, target: str, lang: str = "") -> bool:
     """A source that ends a sentence (. ! ? or a closing quote) has a translation that ends one too: an
-    output cut at the token limit ends mid-sentence."""
+    output cut at the token limit ends mid-sentence. Thai writes no sentence-final punctuation: there, the
+    last word must be a whole word (in pythainlp's dictionary, or not Thai at all); a cut mid-word is not."""
+    if lang.split("-")[0] == "th":
+        return _thai_last_word_whole(target)
     return not _FINAL.search(source.rstrip()) or bool(_FINAL.search(target.rstrip()))
+
+
+_THAI = re.compile(r"[\u0e00-\u0e7f]")
+
+
+def _thai_last_word_whole(text: str) -> bool:
+    try:
+        from pythainlp.corpus import thai_words
+        from pythainlp.tokenize import word_tokenize
+    except ImportError:
+        return True  # no segmenter: no evidence either way
+    words = [w for w in word_tokenize(text.strip()[-200:], engine="newmm", keep_whitespace=False) if w.strip()]
+    if not words or not _THAI.search(words[-1]):
+        return True
+    return words[-1] in thai_words()
 
 
 def language_check(target: str, lang: str) -> tuple[str, str, float]:
@@ -133,4 +151,4 @@ def qa_scores(source: str, target: str, lang: str, target_script: str) -> dict:
             "length_ratio": length_ratio(source, target), "numbers_preserved": numbers_preserved(source, target, code),
             "names_preserved": names_preserved(source, target, target_script),
             "copy_ratio": copy_ratio(source, target), "repetition": repetition(target, chars=chars),
-            "ends_complete": ends_complete(source, target)}
+            "ends_complete": ends_complete(source, target, code)}

@@ -63,7 +63,10 @@ def qa_checks(scores: dict, lang: Language, qa: QAConfig | None = None) -> dict[
         "untranslated": value("copy_ratio", 0.0) <= threshold("max_copy_ratio"),
         "repeated": ratio <= threshold("max_length_ratio") and value("repetition", 0.0) <= threshold("max_repetition"),
         "truncated": ratio >= threshold("min_length_ratio")
-                     and (not threshold("final_punctuation") or value("ends_complete", True) is not False),
+                     and not (threshold("final_punctuation") and value("ends_complete", True) is False
+                              and ratio < threshold("incomplete_max_ratio"))
+                     and not (sim is not None and ratio < threshold("short_ratio")
+                              and sim < threshold("short_min_similarity")),
         "numbers": value("numbers_preserved", 1.0) >= threshold("min_numbers_preserved"),
         "mismatched": sim is None or sim >= threshold("min_similarity"),
     }
