@@ -39,6 +39,13 @@ REAL = {
                                     num_key_value_heads=32, vocab_size=49155),
                    dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16,
                         image_size=384, patch_size=14, scale_factor=3)),
+    "internvl3-2b": ("internvl", dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
+                                      num_key_value_heads=2, vocab_size=151674),
+                     dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16)),
+    "llava-onevision-0.5b": ("llava_onevision", dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                                                     num_attention_heads=14, num_key_value_heads=2, vocab_size=151647),
+                             dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=26, num_attention_heads=16,
+                                  image_size=384, patch_size=14)),
     "llava-1.5-7b": ("llava", dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
                                    num_key_value_heads=32), dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
                                                                  num_attention_heads=16, image_size=336, patch_size=14)),
@@ -99,6 +106,8 @@ def real_model(preset: str, shrink: int):
                     "mm_token_type_ids": (ids == image_id).long(),
                     "pixel_values": torch.randn(batch * grid * grid, 3 * 2 * 14 * 14),
                     "image_grid_thw": torch.tensor([[1, grid, grid]] * batch)}
+    elif family in ("internvl", "llava_onevision"):
+        model, inputs = _tiled_model(family, text, vision, vocab)
     elif family == "qwen2_vl":
         head = text["hidden_size"] // text["num_attention_heads"]
         section = [head // 8, head // 8 * 3 // 2, head // 2 - head // 8 - head // 8 * 3 // 2]
@@ -149,6 +158,42 @@ def real_model(preset: str, shrink: int):
     return model, inputs
 
 
+def _tiled_model(family: str, text: dict, vision: dict, vocab: int):
+    """InternVL (one 448 x 448 tile per image) and LLaVA-OneVision (one 384 x 384 image, anyres): the
+    number of image tokens is what the model's own vision tower makes of one image."""
+    import torch
+
+    image_id = vocab - 1
+    if family == "internvl":
+        from transformers import InternVLConfig, InternVLForConditionalGeneration
+
+        cfg = InternVLConfig(vision_config=dict(image_size=448, patch_size=14, **vision),
+                             text_config=dict(model_type="qwen2", vocab_size=vocab, **text), image_token_id=image_id)
+        model = InternVLForConditionalGeneration(cfg)
+        pixels = lambda batch: {"pixel_values": torch.randn(batch, 3, 448, 448)}  # noqa: E731
+    else:
+        from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
+
+        cfg = LlavaOnevisionConfig(vision_config=dict(model_type="siglip_vision_model", **vision),
+                                   text_config=dict(model_type="qwen2", vocab_size=vocab, **text),
+                                   image_token_index=image_id, video_token_index=image_id - 1)
+        model = LlavaOnevisionForConditionalGeneration(cfg)
+        side = vision["image_size"]
+        pixels = lambda batch: {"pixel_values": torch.randn(batch, 2, 3, side, side),  # noqa: E731
+                                "image_sizes": torch.tensor([[side, side]] * batch)}
+    with torch.no_grad():
+        probe = pixels(1)
+        feats = model.model.get_image_features(**probe)
+        feats = getattr(feats, "pooler_output", feats)
+        n_img = sum(f.shape[0] for f in feats) if isinstance(feats, (list, tuple)) else feats.reshape(-1, feats.shape[-1]).shape[0]
+
+    def inputs(batch: int, answer: int):
+        ids = torch.randint(0, vocab - 10, (batch, 16 + n_img + answer))
+        ids[:, 8:8 + n_img] = image_id
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids.clone(), **pixels(batch)}
+    return model, inputs
+
+
 def bench_real(presets: list[str], steps: int, batch: int, shrink: int) -> list[dict]:
     import torch
     from peft import LoraConfig, get_peft_model
@@ -188,7 +233,12 @@ def bench_real(presets: list[str], steps: int, batch: int, shrink: int) -> list[
             if step >= 2:
                 times.append(time.perf_counter() - started)
                 tokens += int(data["attention_mask"].sum())
-        peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else float("nan")
+        if device == "cuda":
+            peak = torch.cuda.max_memory_allocated() / 2**30
+        else:  # the process's resident memory after the steps (CPU: no allocator peak to read)
+            import psutil
+
+            peak = psutil.Process().memory_info().rss / 2**30
         rows.append({"preset": name, "device": device, "shrink": shrink, "batch": batch,
                      "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1),
                      "samples_per_s": round(batch * len(times) / sum(times), 2),
