@@ -309,3 +309,13 @@ def test_a_threshold_on_a_score_that_was_never_made_is_refused(tmp_path):
         assert proc.returncode == 2 and "does not hold: run `mella" in proc.stderr, proc.stderr
     assert not (tmp_path / "sel").exists() and not (tmp_path / "ds").exists()
     run_select(table, tmp_path / "ok", SelectConfig(min_lid_score=0.5))  # a score the table holds: fine
+
+
+def test_a_caption_that_does_not_match_its_image_is_named(tmp_path):
+    good = ("A wooden boat with a red sail is moored at a stone pier while two fishermen sort their nets under "
+            "a cloudy sky.")
+    table = make_table(tmp_path / "cap", [{"caption.en": good, "caption.align_score": s} for s in (0.31, 0.12)],
+                       ("mine", "fetch", "caption", "align"))
+    run_select(table, tmp_path / "sel", SelectConfig.model_validate({"caption_qa": {"min_align_score": 0.2}}))
+    assert [r["ling_reason"] for r in rows(tmp_path / "sel")] == ["no_translation", "caption_low_alignment"]
+    assert rows(tmp_path / "sel")[1]["caption_align_score"] == pytest.approx(0.12)  # the score stays, for re-tuning

@@ -252,3 +252,13 @@ def test_garbled_output_is_in_no_language():
     assert metrics.in_language("Muž v oranžovém klobouku zírá na něco a pak jde dál po ulici s přáteli a psem "
                                "a\ufffd kočkou, kterou potkali u řeky.", "cs")  # one stray byte in a long answer
     assert metrics.lang_fidelity([gibberish, "Muž v oranžovém klobouku zírá na něco."], "cs") == 50
+
+
+@pytest.mark.parametrize("lang, reference, function_words, content", [
+    # the function words the issue found among keywords (Arabic "and not", "must", "in it"; Hungarian "thus")
+    ("ar", "ولا يجب أن ننسى ما فيه من جمال مسجد محمد علي في القاهرة", {"ولا", "يجب", "فيه"}, {"مسجد", "القاهرة"}),
+    ("hu", "Így ünnepelt a Ferencváros a budapesti Groupama Arénában", {"Így"}, {"ünnepelt", "Groupama Arénában"}),
+])
+def test_function_words_are_not_keywords(lang, reference, function_words, content):
+    kws = set(keywords(reference, lang))
+    assert not kws & function_words and content <= kws, kws

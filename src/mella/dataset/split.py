@@ -161,15 +161,19 @@ def _report(rows, split_of, members, counts, targets, split_of_group, cfg) -> di
         wanted = {"test": cfg.test_size_by_lang.get(lang, cfg.test_size),
                   "validation": cfg.val_size_by_lang.get(lang, cfg.val_size)}
         rounded = [s for s in ("test", "validation") if wanted[s] > 0 and targets[s][lang] == 0]
-        if rounded:  # asked for, but the share of this few records is 0: say so (an empty test split is silent)
-            entry["warning"] = (f"no {' and no '.join(rounded)} split: {entry['records']} records x "
-                                f"{' / '.join(str(wanted[s]) for s in rounded)} rounds to 0; give a count "
-                                f"(split.test_size_by_lang.{lang}=1) or mine more records for {lang}")
-        elif short:
-            entry["warning"] = (f"{' and '.join(short)} smaller than wanted: {entry['records']} records in "
-                                f"{len(groups)} leakage group(s), the largest of {largest}; a group goes whole to "
-                                "one split: lower the size, add sites and images, or drop `domain` from "
-                                "split.group_by")
+        warnings = []
+        if short:
+            warnings.append(f"{' and '.join(short)} smaller than wanted: {entry['records']} records in "
+                            f"{len(groups)} leakage group(s), the largest of {largest}; a group goes whole to "
+                            "one split: lower the size, add sites and images, or drop `domain` from "
+                            "split.group_by")
+        if rounded:  # asked for, but the share of this few records is 0: say so (an empty split is silent)
+            warnings.append(f"no {' and no '.join(rounded)} split: {entry['records']} records x "
+                            f"{' / '.join(str(wanted[s]) for s in rounded)} rounds to 0; give a count ("
+                            + ", ".join(f"split.{'test' if s == 'test' else 'val'}_size_by_lang.{lang}=1" for s in rounded)
+                            + f") or mine more records for {lang}")
+        if warnings:
+            entry["warning"] = "; ".join(warnings)
         by_lang[lang] = entry
     sizes = sorted((len(idx) for idx in members.values()), reverse=True)
     return {"groups": len(members), "largest_groups": sizes[:5],
