@@ -96,16 +96,7 @@ def real_model(preset: str, shrink: int):
                                image_token_id=image_id, video_token_id=image_id - 1, vision_start_token_id=image_id - 2,
                                vision_end_token_id=image_id - 3)
         model = Qwen2_5_VLForConditionalGeneration(cfg)
-        grid = 32
-
-        def inputs(batch: int, answer: int):
-            n_img = grid * grid // 4
-            ids = torch.randint(0, vocab - 10, (batch, 16 + n_img + answer))
-            ids[:, 8:8 + n_img] = image_id
-            return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids.clone(),
-                    "mm_token_type_ids": (ids == image_id).long(),
-                    "pixel_values": torch.randn(batch * grid * grid, 3 * 2 * 14 * 14),
-                    "image_grid_thw": torch.tensor([[1, grid, grid]] * batch)}
+        inputs = _qwen_inputs(vocab, image_id)
     elif family in ("internvl", "llava_onevision"):
         model, inputs = _tiled_model(family, text, vision, vocab)
     elif family == "qwen2_vl":
@@ -117,16 +108,7 @@ def real_model(preset: str, shrink: int):
                             image_token_id=image_id, video_token_id=image_id - 1, vision_start_token_id=image_id - 2,
                             vision_end_token_id=image_id - 3)
         model = Qwen2VLForConditionalGeneration(cfg)
-        grid = 32  # 448 x 448: 32 x 32 patches of 14, merged 2 x 2 -> 256 image tokens
-
-        def inputs(batch: int, answer: int):
-            n_img = grid * grid // 4
-            ids = torch.randint(0, vocab - 10, (batch, 16 + n_img + answer))
-            ids[:, 8:8 + n_img] = image_id
-            return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids.clone(),
-                    "mm_token_type_ids": (ids == image_id).long(),
-                    "pixel_values": torch.randn(batch * grid * grid, 3 * 2 * 14 * 14),
-                    "image_grid_thw": torch.tensor([[1, grid, grid]] * batch)}
+        inputs = _qwen_inputs(vocab, image_id)
     elif family == "llava":
         from transformers import CLIPVisionConfig, LlamaConfig
 
@@ -156,6 +138,21 @@ def real_model(preset: str, shrink: int):
                     "pixel_values": torch.randn(batch, 1, 3, side, side),
                     "pixel_attention_mask": torch.ones(batch, 1, side, side, dtype=torch.bool)}
     return model, inputs
+
+
+def _qwen_inputs(vocab: int, image_id: int, grid: int = 32):
+    """Qwen2-VL / Qwen2.5-VL inputs: a 448 x 448 image is 32 x 32 patches of 14, merged 2 x 2 -> 256 tokens."""
+    import torch
+
+    def inputs(batch: int, answer: int):
+        n_img = grid * grid // 4
+        ids = torch.randint(0, vocab - 10, (batch, 16 + n_img + answer))
+        ids[:, 8:8 + n_img] = image_id
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids.clone(),
+                "mm_token_type_ids": (ids == image_id).long(),
+                "pixel_values": torch.randn(batch * grid * grid, 3 * 2 * 14 * 14),
+                "image_grid_thw": torch.tensor([[1, grid, grid]] * batch)}
+    return inputs
 
 
 def _tiled_model(family: str, text: dict, vision: dict, vocab: int):
