@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # measured on this set (bench/devset.py): recall of content, junk share of kept with the flagged teaser
 # headlines set aside (the default keeps them flagged), junk share of kept with quality.drop_headlines
-FLOOR = {"ar": (0.97, 0.11), "ko": (0.97, 0.0), "ru": (1.0, 0.04), "vi": (1.0, 0.0)}
+FLOOR = {"ar": (0.97, 0.09), "ko": (0.97, 0.0), "ru": (1.0, 0.04), "vi": (1.0, 0.0)}
 
 
 @pytest.fixture(scope="module")

@@ -91,3 +91,21 @@ def test_scores_are_stored_and_thresholds_are_config(languages):
     strict = LanguageFilter(languages, min_score=1.01)
     assert strict.filter(doc) == (False, "low_lid_score")
     assert AltQualityFilter(max_page_repeats=0).filter(doc) == (False, "page_repeated_alt")
+
+
+@pytest.mark.parametrize("alt", [
+    "حمل الآن تطبيق LBCI للهواتف المحمولة",  # on the LBCI pages of the devset, labelled an ad
+    "Stáhněte si naši aplikaci pro Android", "Töltse le az alkalmazást most", "앱 다운로드 하기",
+    "Скачайте наше приложение в App Store", "Преузмите апликацију за телефон", "ดาวน์โหลดแอปได้ที่นี่",
+    "Tải ứng dụng Tuổi Trẻ Online", "Get it on Google Play",
+])
+def test_app_download_calls_are_not_descriptions(languages, alt):
+    assert verdict(languages, record(alt)) == "app_promo"
+
+
+@pytest.mark.parametrize("alt", [
+    "Mobilní aplikace Seznam Zprávy na displeji telefonu v ruce redaktorky",  # a photo of an app: a description
+    "Лидер группы скачать не смог — фото с концерта в Москве",
+])
+def test_texts_about_apps_that_describe_a_picture_are_kept(languages, alt):
+    assert verdict(languages, record(alt)) != "app_promo"

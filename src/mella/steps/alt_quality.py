@@ -32,7 +32,7 @@ MEMO_SIZE = 65_536  # distinct alt-texts whose text-only signals are remembered 
 
 # the order in which the filter reports the first failing check
 REASONS = ("tracker_alt", "url_alt", "filename_alt", "hash_alt", "mojibake", "mostly_non_letters", "generic_alt",
-           "alt_is_page_title", "site_slogan", "page_repeated_alt", "headline")
+           "app_promo", "alt_is_page_title", "site_slogan", "page_repeated_alt", "headline")
 # flags of an alt that says nothing about the picture: a caption next to it takes its place
 REPLACEABLE = frozenset({"tracker_alt", "url_alt", "filename_alt", "hash_alt", "generic_alt", "mostly_non_letters"})
 
@@ -74,6 +74,18 @@ class GenericMatcher:
                 if end <= n and (units.startswith(entry, i) if by_chars else tuple(units[i:end]) == entry):
                     reachable[end] = True
         return reachable[n]
+
+
+@cache
+def promo_pattern(langs: tuple[str, ...]) -> re.Pattern | None:
+    """One pattern for the app-download and store-badge texts of ``langs`` and English (data/promos.yaml)."""
+    import yaml
+
+    from mella.resources import data_text
+
+    table = yaml.safe_load(data_text("promos.yaml")) or {}
+    parts = [p for code in ("en", *langs) for p in table.get(code, [])]
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.I) if parts else None
 
 
 @cache
@@ -164,6 +176,9 @@ class AltQualityAnnotator(PipelineStep):
             flags.append("mojibake")
         if not norm or generic.covers(norm, script in CHAR_SCRIPTS):
             flags.append("generic_alt")  # (an empty norm: nothing but digits and punctuation)
+        promo = promo_pattern(tuple(sorted(self.languages)))
+        if promo is not None and promo.search(text):
+            flags.append("app_promo")
         share = letters / non_space if non_space else 0.0
         return norm, script, letters, len(text.split()), share, tuple(flags)
 
