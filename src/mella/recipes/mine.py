@@ -1,8 +1,9 @@
 """`mella mine`: crawl files -> filtered native alt-text records (D_know candidates) as Parquet shards.
 
-One input file is one datatrove task. With a single task everything runs in one pass. With several,
-stage 1 (extract, language ID, quality) runs the tasks in parallel into ``DIR/_stage1/``, and stage 2
-deduplicates across all of them in one task, so "keep the first occurrence" means first in input order.
+One input file is one datatrove task. Stage 1 (extract, language ID, quality) runs the tasks, in parallel
+with several workers, into ``DIR/_stage1/``; stage 2, one task over all of them, drops the pictures that
+carry many different texts across pages (``placeholder_image``) and deduplicates, so "keep the first
+occurrence" means first in input order.
 Completion markers (``DIR/logs/...``) make a rerun skip finished tasks; outputs are renamed into place.
 """
 
@@ -44,6 +45,16 @@ def _near_dedup(cfg: MineConfig, sink) -> list:
     d = cfg.dedup
     return [NearDupFilter(d.shingle_chars, d.bands, d.rows, d.capacity, d.fp_rate, d.seed,
                           exclusion_writer=sink, min_chars=d.near_min_chars)] if d.near else []
+
+
+def _placeholders(cfg: MineConfig, stage1: Path, sink) -> list:
+    """The run-wide placeholder check: image URLs under ``dedup.placeholder_texts`` different texts of one
+    language in stage 1's records (counted when stage 2 starts) are dropped in stage 2."""
+    if not cfg.dedup.placeholder_texts:
+        return []
+    from mella.steps.dedup import PlaceholderFilter
+
+    return [PlaceholderFilter(stage1, "stage1", cfg.dedup.placeholder_texts, exclusion_writer=sink)]
 
 
 def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exact_dedup: bool = True,
@@ -127,25 +138,29 @@ def _mine(files: list[Path], out: Path, cfg: MineConfig, languages: dict) -> dic
     def writer(folder, prefix, excluded=False):
         return _writer(folder, cfg, prefix, excluded, carried)
 
-    if tasks == 1 or workers == 1:
-        sink = writer(excluded_dir, "excluded", excluded=True)
-        one = (lambda s: reader(s, one_task=True)) if reader else None
-        pipeline = (mining_steps(files, cfg, sink, languages, carried=carried, reader=one) + _near_dedup(cfg, sink)
-                    + [writer(out, KEPT_PREFIX)])
-        run_all(executor(pipeline, out / "logs" / "mine", settings=cfg.executor))
-    else:
-        stage1 = out / "_stage1"
-        sink = writer(excluded_dir, "excluded-s1", excluded=True)
-        steps1 = (mining_steps(files, cfg, sink, languages, exact_dedup=False, carried=carried, reader=reader)
-                  + [writer(stage1, "stage1")])
-        run_all(executor(steps1, out / "logs" / "stage1", tasks=tasks, workers=workers, settings=cfg.executor))
-        from mella.steps.staged import StagedParquetReader
+    # stage 1: every per-record decision, the input's tasks in parallel; stage 2, one task over all of them:
+    # the checks that need the whole run (one picture under many texts across pages), then dedup, so that
+    # "the first occurrence" is first in input order and the result is the same for any number of workers
+    stage1 = out / "_stage1"
+    sink = writer(excluded_dir, "excluded-s1", excluded=True)
+    one = (lambda s: reader(s, one_task=True)) if reader and tasks == 1 else reader
+    steps1 = (mining_steps(files, cfg, sink, languages, exact_dedup=False, carried=carried, reader=one)
+              + [writer(stage1, "stage1")])
+    ex1 = executor(steps1, out / "logs" / "stage1", tasks=tasks, workers=min(workers, tasks), settings=cfg.executor)
+    from mella.executors import forget_broken_tasks
+    from mella.steps.staged import StagedParquetReader
 
-        sink2 = writer(excluded_dir, "excluded-dedup", excluded=True)
-        steps2 = ([StagedParquetReader(stage1, "stage1")] + _exact_dedup(cfg, sink2) + _near_dedup(cfg, sink2)
-                  + [writer(out, KEPT_PREFIX)])
-        run_all(executor(steps2, out / "logs" / "stage2", settings=cfg.executor))
-        shutil.rmtree(stage1, ignore_errors=True)
+    sink2 = writer(excluded_dir, "excluded-dedup", excluded=True)
+    steps2 = ([StagedParquetReader(stage1, "stage1", columns=carried)] + _placeholders(cfg, stage1, sink2)
+              + _exact_dedup(cfg, sink2) + _near_dedup(cfg, sink2) + [writer(out, KEPT_PREFIX)])
+    ex2 = executor(steps2, out / "logs" / "stage2", settings=cfg.executor)
+    forget_broken_tasks(ex2)
+    if ex2.get_incomplete_ranks(skip_completed=True) and not stage1.is_dir():
+        # stage 2's output is broken or gone and stage 1's, consumed, with it: redo both
+        shutil.rmtree(out / "logs" / "stage1" / "completions", ignore_errors=True)
+    run_all(ex1)
+    run_all(ex2)
+    shutil.rmtree(stage1, ignore_errors=True)
     from mella.report.card import write_card
     from mella.table import write_manifest
 

@@ -149,3 +149,52 @@ class NearDupFilter(_BloomDedup):
         bands = self.signature(doc.text).reshape(self.bands, self.rows)
         mask = (1 << 56) - 1
         return [(xxhash.xxh3_64_intdigest(band.tobytes()) & mask) | (i << 56) for i, band in enumerate(bands)]
+
+
+def placeholder_urls(folder, prefix: str, min_texts: int, batch_rows: int = 65_536) -> np.ndarray:
+    """64-bit hashes (sorted) of the image URLs that carry ``min_texts`` or more different normalised texts
+    in one language across a folder's record shards: one picture under many different texts describes none
+    of them (a Wikipedia locator map under every municipality's caption, a site's default picture under
+    its headlines). Texts are counted per language: one photo captioned in several languages (Wikipedia's
+    editions) is one description, translated. 16 bytes per record while counting; the shards are read
+    three columns at a time."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    urls, texts = [], []
+    for path in sorted(Path(folder).glob(f"{prefix}-*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=["image_url", "text", "lang"]):
+            u, t, lang = (batch.column(i).to_pylist() for i in range(3))
+            urls.append(np.fromiter((xxhash.xxh3_64_intdigest(f"{x or ''}\x00{y or ''}".encode())
+                                     for x, y in zip(u, lang)), np.uint64, len(u)))
+            texts.append(np.fromiter((xxhash.xxh3_64_intdigest(normalise(x or "").encode()) for x in t),
+                                     np.uint64, len(t)))
+    if not urls or min_texts < 1:
+        return np.empty(0, np.uint64)
+    pairs = np.unique(np.stack([np.concatenate(urls), np.concatenate(texts)], axis=1), axis=0)
+    url_ids, counts = np.unique(pairs[:, 0], return_counts=True)
+    return url_ids[counts >= min_texts]
+
+
+class PlaceholderFilter(Filter):
+    """Drops the records whose (image URL, language) carries ``min_texts`` different texts in the record
+    shards ``folder/prefix-*.parquet`` (``placeholder_urls``, counted when the task starts): placeholder_image."""
+
+    name = "🖼 placeholder across pages"
+    reason = "placeholder_image"
+
+    def __init__(self, folder, prefix: str, min_texts: int, exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.folder, self.prefix, self.min_texts = folder, prefix, min_texts
+        self._urls: set[int] | None = None
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if self._urls is None:
+            self._urls = set(placeholder_urls(self.folder, self.prefix, self.min_texts).tolist())
+            self.counts["placeholder_urls"] = len(self._urls)
+        if not self._urls:
+            return True
+        url = doc.media[0].url if doc.media else ""
+        key = xxhash.xxh3_64_intdigest(f"{url}\x00{doc.metadata.get('lid.lang') or ''}".encode())
+        return (False, self.reason) if key in self._urls else True

@@ -28,10 +28,13 @@ class StagedParquetReader(PipelineStep):
     type = "📖 - READER"
     name = "📥 record table"
 
-    def __init__(self, folder: str | Path, prefix: str, batch_rows: int = 8192, shard_rows: int | None = None):
+    def __init__(self, folder: str | Path, prefix: str, batch_rows: int = 8192, shard_rows: int | None = None,
+                 columns: list[Column] | None = None):
         """``shard_rows``: task ``rank`` reads rows [rank*shard_rows, (rank+1)*shard_rows) of all files
-        in order (instead of whole files by rank)."""
+        in order (instead of whole files by rank). ``columns``: columns whose metadata key is not the
+        registry's (a pair table's carried columns, renamed ``input_<name>`` but keyed ``extra.<name>``)."""
         super().__init__()
+        self.columns = {c.name: c for c in columns or []}
         self.folder = Path(folder)
         self.prefix = prefix
         self.batch_rows = batch_rows
@@ -54,8 +57,8 @@ class StagedParquetReader(PipelineStep):
             if last is not None and (row + pf.metadata.num_rows <= first or row >= last):
                 row += pf.metadata.num_rows
                 continue
-            keyed = [(f.name, (COLUMNS[f.name] if f.name in COLUMNS else unknown_column(f.name, f.type)).key)
-                     for f in pf.schema_arrow]
+            keyed = [(f.name, (self.columns.get(f.name) or COLUMNS.get(f.name)
+                               or unknown_column(f.name, f.type)).key) for f in pf.schema_arrow]
             keyed = [(name, key) for name, key in keyed if key is not None]
             for batch in pf.iter_batches(batch_size=self.batch_rows):
                 cols = batch.to_pydict()
