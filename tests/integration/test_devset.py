@@ -23,20 +23,68 @@ def devset():
     return module
 
 
+@pytest.fixture(scope="module")
+def default_run(devset, tmp_path_factory):
+    """The labelled pages mined with the default configuration: (figures, the mined folder)."""
+    folder = tmp_path_factory.mktemp("devset") / "mined"
+    return devset.evaluate(keep=folder), folder
+
+
 @pytest.mark.parametrize("drop_headlines", [False, True])
-def test_figures_do_not_regress(devset, drop_headlines):
-    config = {"quality": {"drop_headlines": True}} if drop_headlines else None
-    result = devset.evaluate(config=config)
+def test_figures_do_not_regress(devset, default_run, drop_headlines):
+    result = devset.evaluate(config={"quality": {"drop_headlines": True}}) if drop_headlines else default_run[0]
     for lang, (recall, junk) in FLOOR.items():
         r = result[lang]
         assert r["labels"] >= 20
         if drop_headlines:
             # the headlines the labels call content go too (ar: 9 of 35); junk share falls to the unflagged one
-            assert r["junk_share"] <= max(junk, 0.14), (lang, r)
+            assert r["junk_share"] <= max(junk, 0.05), (lang, r)
         else:
             assert r["recall"] >= recall and r["junk_share_unflagged"] <= junk, (lang, r)
     if not drop_headlines:
         assert result["ar"]["junk_share"] > 0.3  # the teaser headlines are kept: flagged, not dropped
+
+
+def test_the_issues_examples_on_the_pages_they_come_from(default_run):
+    """Issue 11's examples, mined from the real pages (football.ua, iDNES WARC, MBN, Hankook Ilbo, LBCI,
+    the Common Crawl WARC with a MediaWiki page) as they are."""
+    from mella.shards import iter_rows
+
+    folder = default_run[1]
+    kept = {r["text"]: r for r in iter_rows(folder)}
+    dropped = {}
+    for r in iter_rows(folder / "excluded", prefix="excluded"):
+        dropped.setdefault(r["text"], r["reason"])
+    # a credit after a name is split off; the name is kept, as Russian (the Latin credit set aside)
+    for text, credit in (("Уэйн Руни", "Getty Images"), ("Мадонна на Велодроме", "Football.ua")):
+        assert kept[text]["credit"] == credit and kept[text]["lang"] == "ru", kept.get(text)
+    # a Czech description that names a foreign person (iDNES WARC, examples/)
+    assert kept["Americký prezident Donald Trump"]["lang"] == "cs"
+    # Korean bylines and agencies go to `credit`, the caption stays
+    mbn = [r for r in kept.values() if r["credit"] == "사진 = 한수진 기자"]
+    assert len(mbn) == 1 and mbn[0]["text"].endswith("이 후보를 연호하고 있다.") and "한수진" not in mbn[0]["text"]
+    yonhap = [r for r in kept.values() if r["credit"] and "연합뉴스" in r["credit"]]
+    assert len(yonhap) >= 3 and all("연합뉴스" not in r["text"] for r in yonhap)
+    # LBCI's default category pictures (Default-T-Cat-*.png) under headlines are no descriptions
+    lbci = [t for t in ("وفاة هلي الرحباني نجل السيدة فيروز",) if t in kept]
+    assert not lbci and dropped.get("وفاة هلي الرحباني نجل السيدة فيروز") == "placeholder_image"
+    assert "Powered by MediaWiki" not in kept and dropped["Powered by MediaWiki"] == "wrong_language"
+
+
+def test_captions_with_foreign_names_are_kept_in_their_language(tmp_path, data_dir):
+    """WIT captions (real rows, tests/data/wit/issue11_rows.jsonl) that name foreign places, buildings and
+    bands: the language is the one of the caption's own words."""
+    from mella.config import MineConfig
+    from mella.recipes.mine import run_mine
+    from mella.shards import iter_rows
+
+    run_mine([data_dir / "wit" / "issue11_rows.jsonl"], tmp_path / "out", MineConfig(langs=["ko", "vi"]))
+    kept = {r["text"]: r["lang"] for r in iter_rows(tmp_path / "out")}
+    assert kept == {
+        "보힌의 위치": "ko", "2014년 12월 Mnet Asian Music Awards 에서 Exo": "ko",
+        "Queen Liliuokalani Building, 하와이 주교육부 본사": "ko", "Tòa nhà Spektrum": "vi",
+        "Vườn nho gần Criação Velha": "vi", "EXO tại Mnet Asian Music Awards lần thứ 16 vào tháng 12 năm 2014.": "vi",
+        "Queen Liliuokalani Building - trụ sở của Bộ giáo dục tiểu bang Hawaii": "vi"}, kept
 
 
 def test_one_picture_under_many_texts_across_pages_is_a_placeholder(tmp_path, data_dir):
