@@ -7,10 +7,12 @@ datatrove's Ray executor (``executor.kind: ray``) for a cluster, over the same p
 - Before a rerun, every task marked complete is checked against its outputs: a shard that is missing,
   unreadable or shorter than the task's own count means the task is redone (a crash between the files
   and the marker, a disk that filled up, a file someone deleted).
-- Ray: every task is an actor with ``cpus_per_task`` (fractional CPUs let tasks share a core: on a
-  2-core machine, 2 workers at 1 CPU each leave nothing for Ray's own work), ``gpus_per_task`` and
-  memory; a task whose actor dies is resubmitted by datatrove (3 times), and one that still fails
-  leaves the run incomplete, as locally. Completion markers and stats live in the same logging folder,
+- Ray (``RayExecutor``): ``workers`` long-lived actors, each with ``cpus_per_task`` (fractional CPUs let
+  tasks share a core: on a 2-core machine, 2 workers at 1 CPU each leave nothing for Ray's own work),
+  ``gpus_per_task`` and memory, run the tasks one after another in their own process, so a model stage
+  loads its model once per actor, not once per task (datatrove's RayPipelineExecutor starts an actor and
+  a forked process per task). A task whose actor dies is resubmitted to a new actor (3 times), and one
+  that still fails leaves the run incomplete, as locally. Completion markers and stats live in the same logging folder,
   so a run started locally resumes on Ray and back. The cluster is joined (``ray_address``) or started
   on this machine once per process, before any work; an unreachable address is one clear error.
 """
@@ -73,12 +75,87 @@ def executor(pipeline: list, logging_dir: Path, tasks: int = 1, workers: int = 1
     workers = max(1, min(workers, tasks))
     if settings is None or settings.kind == "local":
         return LocalExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(logging_dir))
+    connect(settings)
+    global RayExecutor
+    if RayExecutor is None:
+        RayExecutor = _ray_executor_class()
+    return RayExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(logging_dir),
+                       cpus_per_task=settings.cpus_per_task, gpus_per_task=settings.gpus_per_task,
+                       mem_per_cpu_gb=settings.mem_per_cpu_gb)
+
+
+class _RankRunner:
+    """A Ray actor that runs tasks in its own process, one after another: what a process loads (a model,
+    a tokenizer) stays loaded for its next task."""
+
+    def run(self, executor, rank: int) -> int:
+        import os
+
+        _worker_logging()
+        executor._run_for_rank(rank)
+        return os.getpid()
+
+
+def _ray_executor_class():
     from datatrove.executor import RayPipelineExecutor
 
-    connect(settings)
-    return RayPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(logging_dir),
-                               cpus_per_task=settings.cpus_per_task, gpus_per_task=settings.gpus_per_task,
-                               mem_per_cpu_gb=settings.mem_per_cpu_gb)
+    class RayExecutor(RayPipelineExecutor):
+        """datatrove's Ray executor (its settings, logging folder, markers and stats) with the tasks run by
+        ``workers`` long-lived actors instead of one new actor and process per task."""
+
+        max_attempts = 3
+
+        def run(self):
+            from collections import Counter, deque
+
+            import ray
+            from datatrove.utils.logging import logger
+            from ray.exceptions import RayActorError
+
+            self._launched = True
+            pending = deque(self.get_incomplete_ranks(range(self.world_size)))
+            if not pending:
+                return
+            self.save_executor_as_json()
+            ref = ray.put(self)
+            options = {"num_cpus": self.cpus_per_task, "num_gpus": self.gpus_per_task,
+                       "memory": int(self.mem_per_cpu_gb * self.cpus_per_task * 1024 ** 3)}
+            Runner = ray.remote(_RankRunner).options(**options)
+            actors = [Runner.remote() for _ in range(min(self.workers, len(pending)))]
+            attempts: Counter = Counter()
+            running: dict = {}
+
+            def submit(actor) -> None:
+                if pending:
+                    rank = pending.popleft()
+                    running[actor.run.remote(ref, rank)] = (actor, rank)
+
+            try:
+                for actor in actors:
+                    submit(actor)
+                while running:
+                    done, _ = ray.wait(list(running), num_returns=1)
+                    for obj in done:
+                        actor, rank = running.pop(obj)
+                        try:
+                            ray.get(obj)
+                        except Exception as e:  # noqa: BLE001 - the task stays incomplete unless a retry succeeds
+                            attempts[rank] += 1
+                            logger.error(f"task {rank} failed (attempt {attempts[rank]}): {str(e).splitlines()[0]}")
+                            if isinstance(e, RayActorError):
+                                ray.kill(actor)
+                                actor = Runner.remote()  # its process is gone: a new one takes its place
+                            if attempts[rank] < self.max_attempts:
+                                pending.append(rank)
+                        submit(actor)
+            finally:
+                for actor in actors:
+                    ray.kill(actor)
+
+    return RayExecutor
+
+
+RayExecutor = None  # the class, made on first use: datatrove's Ray module is imported only for Ray runs
 
 
 def _reachable(address: str | None, timeout: float = 5.0) -> None:

@@ -125,6 +125,31 @@ def test_mine_fetch_caption_on_ray_equal_local(tmp_path, crawl, warc_crawl, ray_
     assert again["kept_total"] == len(ids(tmp_path / "local" / "mined"))
 
 
+def test_a_model_loads_once_per_worker_not_once_per_task(tmp_path, warc_crawl, ray_up, data_dir):
+    """5 alignment tasks with a (tiny, random) dual encoder: one local worker loads it once; on Ray, 2
+    long-lived actors load it once each (datatrove's Ray executor would start a process per task)."""
+    import tiny_models
+    from mella.config import AlignConfig
+    from mella.recipes.fetch import run_fetch
+    from mella.recipes.ling import run_align
+    from mella.recipes.mine import run_mine
+
+    run_mine([warc_crawl], tmp_path / "mined", MineConfig(langs=["cs"]))
+    run_fetch(tmp_path / "mined", tmp_path / "fetched", FetchConfig(network=False))
+    texts = (data_dir / "ntrex" / "newstest2019-ref.ces.txt").read_text(encoding="utf-8").splitlines()
+    clip = tiny_models.tiny_clip(tmp_path / "clip", texts)
+    loads = {}
+    for kind, workers, executor in (("local", 1, {}), ("ray", 2, RAY)):
+        summary = run_align(tmp_path / "fetched", tmp_path / kind, AlignConfig(
+            model=str(clip), shard_records=2, workers=workers, executor=executor))
+        step = next(v for k, v in summary["steps"].items() if "align" in k.lower())
+        loads[kind] = step["model_loads"]
+        assert len(list((tmp_path / kind / "logs" / "align" / "completions").iterdir())) == 5
+    assert loads == {"local": 1, "ray": 2}
+    assert {r["id"]: r["align_score"] for r in rows(tmp_path / "ray")} == \
+        {r["id"]: r["align_score"] for r in rows(tmp_path / "local")}
+
+
 def test_an_unreachable_cluster_is_one_message_before_any_work(tmp_path, crawl):
     proc = subprocess.run([sys.executable, "-m", "mella.cli", "mine", str(crawl[0]), "--out", str(tmp_path / "out"),
                            "--langs", "ko", "--ray-address", "127.0.0.1:9"], capture_output=True, text=True,

@@ -7,7 +7,9 @@
 - the dual encoder for alignment (``dual_encoder.DualEncoderAligner``)
 
 A backend takes exactly its options: a misspelt or foreign option is an error that lists the real ones.
-Local models load once per process (``vlm.load_vlm`` and the translators cache them).
+Local models load once per process (``vlm.load_vlm``, ``translators.load_seq2seq`` and
+``dual_encoder.load_dual_encoder`` cache them; ``LOADS`` counts the loads, which the model steps report
+as ``model_loads``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,17 @@ import inspect
 from dataclasses import dataclass
 
 from mella.errors import NamedError
+
+LOADS = {"count": 0}  # models this process loaded (a cached one is not counted again)
+
+
+def loaded(n: int = 1) -> None:
+    LOADS["count"] += n
+
+
+def load_count() -> int:
+    return LOADS["count"]
+
 
 REGISTRY = {
     "openai": "mella.models.openai_compat:OpenAICompatGenerator",

@@ -5,6 +5,20 @@ Scores only; a threshold in config decides (docs/ling.md)."""
 from __future__ import annotations
 
 import io
+from functools import cache
+
+
+@cache
+def load_dual_encoder(model: str, device: str):
+    """(image processor, tokenizer, model), loaded once per process. The image processor and tokenizer
+    separately: works for every dual encoder, whatever its processor."""
+    from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+
+    from mella.models import loaded
+
+    loaded()
+    return (AutoImageProcessor.from_pretrained(model), AutoTokenizer.from_pretrained(model),
+            AutoModel.from_pretrained(model).to(device).eval())
 
 
 class DualEncoderAligner:
@@ -13,15 +27,12 @@ class DualEncoderAligner:
     def __init__(self, model: str, device: str | None = None, max_text_tokens: int = 64):
         try:
             import torch
-            from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+            import transformers  # noqa: F401
         except ImportError:
             raise ImportError("the aligner needs: pip install 'mella[models]'") from None
         self.model_name, self.max_text_tokens = str(model), max_text_tokens
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        # image processor and tokenizer separately: works for every dual encoder, whatever its processor
-        self.image_processor = AutoImageProcessor.from_pretrained(model)
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.model = AutoModel.from_pretrained(model).to(self.device).eval()
+        self.image_processor, self.tokenizer, self.model = load_dual_encoder(str(model), self.device)
 
     def params(self) -> dict:
         return {"model": self.model_name, "max_text_tokens": self.max_text_tokens}

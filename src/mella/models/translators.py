@@ -20,7 +20,11 @@ def load_seq2seq(model: str, device: str):
     """(tokenizer, model) of a seq2seq MT model, loaded once per process."""
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(model), AutoModelForSeq2SeqLM.from_pretrained(model).to(device).eval()
+    from mella.models import loaded
+
+    pair = AutoTokenizer.from_pretrained(model), AutoModelForSeq2SeqLM.from_pretrained(model).to(device).eval()
+    loaded()
+    return pair
 
 
 def missing_language_codes(model: str, codes: list[str]) -> list[str]:

@@ -84,6 +84,9 @@ def load_vlm(ref: str | Path, device: str | None = None, dtype: str = "auto", ca
 
         model = PeftModel.from_pretrained(model, what["adapter"]).merge_and_unload()
     model = model.to(device).eval()
+    from mella.models import loaded
+
+    loaded()
     if cached:
         _LOADED[key] = (processor, model)
     return processor, model

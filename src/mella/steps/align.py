@@ -25,7 +25,11 @@ class AlignmentScorer(CountingStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         from mella.models.dual_encoder import DualEncoderAligner
 
+        from mella.models import load_count
+
+        before = load_count()
         aligner = DualEncoderAligner(self.model)
+        self.counts["model_loads"] += load_count() - before  # 0 when this process loaded it for an earlier task
         cache = ContentCache("alignment")
         params = aligner.params()
         try:

@@ -35,7 +35,11 @@ class Captioner(CountingStep):
         self.store = store
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from mella.models import load_count
+
+        before = load_count()
         generator = get_generator(self.backend, **self.backend_kwargs)
+        self.counts["model_loads"] += load_count() - before  # 0 when this process loaded it for an earlier task
         cache = ContentCache(f"captions-{self.backend}")
         version, prompt = caption_prompt()
         params = generator.params()

@@ -55,7 +55,11 @@ class Translator(CountingStep):
         self.counts[f"failed_mt_{kind}"] += 1
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from mella.models import load_count
+
+        before = load_count()
         translator = get_translator(self.backend, **self.backend_kwargs)
+        self.counts["model_loads"] += load_count() - before  # 0 when this process loaded it for an earlier task
         cache = ContentCache(f"translations-{self.backend}")
         params = translator.params()
         by_lang: dict[str, list[Document]] = {}
