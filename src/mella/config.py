@@ -60,10 +60,11 @@ class DedupConfig(_Strict):
     fp_rate: Annotated[float, Field(gt=0, lt=1)] = 1e-6
     seed: int = 1
     near_min_chars: NonNeg = 30  # shorter texts (normalised) are only exact-deduplicated (names, labels)
-    # one image URL under this many different texts across the run's pages is a placeholder (a locator map,
-    # a default category picture): placeholder_image; 0 turns the check off (extract.placeholder_texts is
-    # the same check within one page)
+    # one image URL under this many different texts of one language across the run's pages that fill one
+    # template with each page's own subject is a placeholder (a locator map): placeholder_image; 0 turns the
+    # check off (extract.placeholder_texts is the check within one page)
     placeholder_texts: NonNeg = 3
+    placeholder_any_texts: NonNeg = 10  # ... and under this many different texts, whatever they say (0: never)
 
 
 class WriteConfig(_Strict):

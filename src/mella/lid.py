@@ -144,13 +144,19 @@ def ruled_out(text: str, script: str) -> set[str]:
 
 def exclusive_label(text: str, script: str) -> str | None:
     """The language whose own letters (``exclusive`` in ``data/orthography.yaml``) appear in two or more
-    of the text's words (names aside), when exactly one language's do."""
+    of the text's words (names aside), or in all of them after the first, when exactly one language's do."""
     table = orthography().get(script, {}).get("exclusive")
     if not table:
         return None
     words = evidence_words(text)
-    found = [label for label, letters in table.items()
-             if sum(any(c in letters for c in w) for w in words) >= 2]
+
+    def settles(letters: str) -> bool:
+        has = [any(c in letters for c in w) for w in words]
+        # two words, or every word after the first when the rest are names ("Karl X Gustav bởi Sébastien
+        # Bourdon": its one lowercase word is Vietnamese)
+        return sum(has) >= 2 or (len(has) >= 2 and all(has[1:]))
+
+    found = [label for label, letters in table.items() if settles(letters)]
     return found[0] if len(found) == 1 else None
 
 

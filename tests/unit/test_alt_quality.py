@@ -109,3 +109,12 @@ def test_app_download_calls_are_not_descriptions(languages, alt):
 ])
 def test_texts_about_apps_that_describe_a_picture_are_kept(languages, alt):
     assert verdict(languages, record(alt)) != "app_promo"
+
+
+@pytest.mark.parametrize("alt", ["닐 핀 (2018년)", "Maysa, 1956.", "1985년~2012년 나스닥-100 지수"])
+def test_a_year_is_one_symbol_in_the_letter_share(languages, alt):
+    assert verdict(languages, record(alt)) != "mostly_non_letters"
+
+
+def test_numbers_alone_are_still_not_letters(languages):
+    assert verdict(languages, record("2024 / 05 / 01 (№ 45)")) == "mostly_non_letters"

@@ -54,3 +54,15 @@ def test_credit_only_records_are_dropped_with_a_reason():
                      [record("Getty Images"), record("Уэйн Руни, Getty Images")])
     assert [d.text for d in kept] == ["Уэйн Руни"] and kept[0].metadata["text.credit"] == "Getty Images"
     assert sink.reasons() == ["credit_only"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("صورة من داخل المسجد.", ("صورة من داخل المسجد.", None)),  # "a picture from inside the mosque"
+    ("منظر المجرة، بإذن من ناسا", ("منظر المجرة", "بإذن من ناسا")),  # the Arabic comma; "courtesy of NASA"
+    ("Chân dung Martin Luther King, ảnh do Gordon Parks chụp",
+     ("Chân dung Martin Luther King", "ảnh do Gordon Parks chụp")),
+])
+def test_arabic_and_vietnamese_credit_forms(text, expected):
+    from mella.steps.credits import split_credit
+
+    assert split_credit(text) == expected

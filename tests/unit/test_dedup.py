@@ -105,3 +105,33 @@ def test_growing_bloom_keeps_its_rate_past_capacity():
         bloom.add_many(batch)
     assert bloom.contains_many(keys).all() and len(bloom.filters) > 3
     assert false / len(keys) < 1e-4  # a fixed 1,000-key filter is past 0.9 here
+
+
+def test_a_template_filled_with_each_pages_subject_is_a_placeholder_a_reused_photo_is_not():
+    from mella.steps.alt_quality import normalise
+    from mella.steps.dedup import _fills_a_template
+
+    def group(pairs):
+        return {normalise(t): normalise(s) for t, s in pairs}
+
+    assert _fills_a_template(group([("Location of Viggiù in Lombardy", "Viggiù"),
+                                    ("Location of Bisuschio in Lombardy", "Bisuschio"),
+                                    ("Location of Cuasso al Monte in Lombardy", "Cuasso al Monte")]))
+    # one photo, three captions: the common part is the subject, the rest differs (or extends another)
+    assert not _fills_a_template(group([("Destiny's Child in 2001", "Beyoncé"),
+                                        ("Destiny's Child performing", "Kelly Rowland"),
+                                        ("Destiny's Child live", "Michelle Williams")]))
+    assert not _fills_a_template(group([("Nhà thờ Giáo xứ Kẻ Sặt", "Kẻ Sặt"),
+                                        ("Nhà thờ Giáo xứ Kẻ Sặt nhìn từ xa", "Hải Dương"),
+                                        ("Nhà thờ Giáo xứ Kẻ Sặt năm 2010", "Bình Giang")]))
+
+
+def test_texts_that_differ_in_a_number_are_not_near_duplicates():
+    from datatrove.data import Document
+
+    f = NearDupFilter()
+    a, b, c = (Document(text=t, id=str(n)) for n, t in enumerate((
+        "Hình ảnh của KV46 trong Thung lũng các vị vua, Ai Cập", "Hình ảnh của KV13 trong Thung lũng các vị vua, Ai Cập",
+        "Hình ảnh của KV46 trong Thung lũng các vị vua, Ai Cập.")))
+    assert not set(f.keys(a)) & set(f.keys(b))
+    assert set(f.keys(a)) == set(f.keys(c))

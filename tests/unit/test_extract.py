@@ -119,3 +119,11 @@ def test_placeholder_without_a_real_url_is_named():
     _, sink = extract('<img alt="Karlův most" src="/static/img/blank.gif">'
                       '<img alt="Vltava" src="https://cdn.cz/lazy-placeholder.png">')
     assert sink.reasons() == ["placeholder_only", "placeholder_only"]
+
+
+def test_wikipedia_citation_markers_are_removed_from_texts():
+    from mella.steps.alt_text import _clean
+
+    assert _clean("حديقة قرب محطة طوكيو[105]") == "حديقة قرب محطة طوكيو"
+    assert _clean("Quang cảnh thành phố[104][a] năm 2010") == "Quang cảnh thành phố năm 2010"
+    assert _clean("[사진 = 한수진 기자]") == "[사진 = 한수진 기자]"  # a bracketed credit is no citation

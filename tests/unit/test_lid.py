@@ -131,3 +131,10 @@ def test_the_page_subject_is_kept_from_one_word(languages):
 def test_a_confident_foreign_sentence_on_a_target_page_stays_foreign(languages):
     english = "The American president Donald Trump speaks to reporters at the White House on Monday"
     assert verdict(languages, record(english, **IDNES))[0] == "wrong_language"
+
+
+def test_one_lowercase_word_among_names_can_settle_vietnamese():
+    from mella.lid import exclusive_label
+
+    assert exclusive_label("Karl X Gustav bởi Sébastien Bourdon", "Latn") == "vi"
+    assert exclusive_label("Portrait of Nguyễn Du", "Latn") is None  # the Vietnamese letters are in a name

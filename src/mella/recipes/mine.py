@@ -54,7 +54,8 @@ def _placeholders(cfg: MineConfig, stage1: Path, sink) -> list:
         return []
     from mella.steps.dedup import PlaceholderFilter
 
-    return [PlaceholderFilter(stage1, "stage1", cfg.dedup.placeholder_texts, exclusion_writer=sink)]
+    d = cfg.dedup
+    return [PlaceholderFilter(stage1, "stage1", d.placeholder_texts, d.placeholder_any_texts, exclusion_writer=sink)]
 
 
 def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exact_dedup: bool = True,

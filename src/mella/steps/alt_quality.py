@@ -27,6 +27,7 @@ MOJIBAKE_LATIN = re.compile("[ÃÂÐÑØÙ][\x80-\xbf€‚ƒ„…†‡ˆ‰Š
 MOJIBAKE_CYRL = re.compile("[РС][ЂЃ‚ѓ„…†‡€‰Љ‹ЊЌЋЏђ‘’“”•–—™љ›њќћџЎўЈ¤Ґ¦§©Є«¬®Ї°±Ііґµ¶·№є»јЅѕї]")
 TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»«/]+\s+|\s*::\s*")
 _NON_WORD = re.compile(r"[\W\d_]+")
+_DIGIT_RUN = re.compile(r"\d{2,}")
 
 MEMO_SIZE = 65_536  # distinct alt-texts whose text-only signals are remembered (then the memo restarts)
 
@@ -163,7 +164,8 @@ class AltQualityAnnotator(PipelineStep):
         counts = script_counts(text)
         letters = sum(counts.values())
         script = top_script(counts) if counts else "Zyyy"
-        non_space = len(text) - text.count(" ")
+        # a number is one symbol: "닐 핀 (2018년)" and "Maysa, 1956." are names with a year, not digits
+        non_space = len(text) - text.count(" ") - sum(len(m) - 1 for m in _DIGIT_RUN.findall(text))
         if norm in tracker_alts:
             flags.append("tracker_alt")
         if URL.search(text):

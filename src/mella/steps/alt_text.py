@@ -24,11 +24,16 @@ _SKIP_CONTEXT_TAGS = ("body", "html", "head", "-undef")
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:·•»«/]+\s+|\s*::\s*")
 
 
+_CITATION = re.compile(r"\[(?:\d{1,3}|[a-z]|note \d{1,3})\]")
+
+
 def _clean(value: str | None) -> str:
     if not value:
         return ""
     if "&" in value:  # double-escaped markup (&amp;quot;) is common in CMS output
         value = htmllib.unescape(value)
+    if "[" in value:  # Wikipedia's citation markers ("…محطة طوكيو[105]")
+        value = _CITATION.sub("", value)
     return " ".join(clean(value).split())
 
 

@@ -13,11 +13,11 @@ from datatrove.data import Document, DocumentsPipeline
 
 from mella.steps.base import DroppingStep
 
-_SEPARATORS = re.compile(r"\s*(?:,|\||\s[/–—-]\s|\s·\s)\s*")
+_SEPARATORS = re.compile(r"\s*(?:,|،|\||\s[/–—-]\s|\s·\s)\s*")  # "،": the Arabic comma
 _BRACKETED = re.compile(r"[\[(（【]([^\[\]()（）【】]{1,120})[\])）】]")
 _WEB = re.compile(r"^(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,12}(?:/\S*)?$", re.I)
 _COPYRIGHT = re.compile(r"^(?:©|ⓒ|\(c\)|copyright\b)", re.I)
-_STRIP = " \t,|/–—-·:;"
+_STRIP = " \t,،|/–—-·:;"
 
 
 @cache

@@ -13,6 +13,8 @@ result is the same as one by one.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import xxhash
 from datatrove.data import Document
@@ -22,6 +24,9 @@ from mella.steps.alt_quality import normalise
 from mella.steps.base import Filter
 
 _MERSENNE = np.uint64((1 << 61) - 1)
+# numbers that name things: 3+ digits (years) or digits joined to letters (KV46, 2018년); a bare "(2)" after a
+# gallery's repeated caption is a counter, and leaves such captions near duplicates
+_NUMBER = re.compile(r"\d{3,}|(?<=[^\W\d_])\d+|\d+(?=[^\W\d_])")
 
 
 class _BloomDedup(Filter):
@@ -146,35 +151,87 @@ class NearDupFilter(_BloomDedup):
         return False
 
     def keys(self, doc: Document) -> list[int]:
+        """One key per band; the text's numbers (``_NUMBER``) go into every key, so texts that differ in a
+        number never match ("Hình ảnh của KV46" and "KV13" are two tombs, "mùa đông 2017" and "2019" two winters)."""
         bands = self.signature(doc.text).reshape(self.bands, self.rows)
         mask = (1 << 56) - 1
-        return [(xxhash.xxh3_64_intdigest(band.tobytes()) & mask) | (i << 56) for i, band in enumerate(bands)]
+        numbers = " ".join(_NUMBER.findall(doc.text)).encode()
+        return [(xxhash.xxh3_64_intdigest(band.tobytes() + numbers) & mask) | (i << 56)
+                for i, band in enumerate(bands)]
 
 
-def placeholder_urls(folder, prefix: str, min_texts: int, batch_rows: int = 65_536) -> np.ndarray:
-    """64-bit hashes (sorted) of the image URLs that carry ``min_texts`` or more different normalised texts
-    in one language across a folder's record shards: one picture under many different texts describes none
-    of them (a Wikipedia locator map under every municipality's caption, a site's default picture under
-    its headlines). Texts are counted per language: one photo captioned in several languages (Wikipedia's
-    editions) is one description, translated. 16 bytes per record while counting; the shards are read
-    three columns at a time."""
+def placeholder_urls(folder, prefix: str, min_texts: int, any_texts: int = 10, batch_rows: int = 65_536) -> np.ndarray:
+    """64-bit hashes (sorted) of the (image URL, language) pairs whose picture is a placeholder across a
+    folder's record shards: one picture under ``any_texts`` or more different texts, or under ``min_texts``
+    or more that fill one template with each page's own subject ("خريطة تبين موقع بلدية فيجيو" on the
+    article فيجيو, "… بيزانو" on بيزانو: a locator map, which shows none of them). A photo reused by a few
+    articles under different captions ("Messi and Ronaldo in 2011", "Ronaldo, Messi") is kept. Texts are
+    counted per language: one photo captioned in several languages is one description, translated.
+    Counting costs 16 bytes per record (three columns read at a time); only the candidates' texts are kept."""
     from pathlib import Path
 
     import pyarrow.parquet as pq
 
-    urls, texts = [], []
-    for path in sorted(Path(folder).glob(f"{prefix}-*.parquet")):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=["image_url", "text", "lang"]):
-            u, t, lang = (batch.column(i).to_pylist() for i in range(3))
-            urls.append(np.fromiter((xxhash.xxh3_64_intdigest(f"{x or ''}\x00{y or ''}".encode())
-                                     for x, y in zip(u, lang)), np.uint64, len(u)))
-            texts.append(np.fromiter((xxhash.xxh3_64_intdigest(normalise(x or "").encode()) for x in t),
-                                     np.uint64, len(t)))
-    if not urls or min_texts < 1:
+    files = sorted(Path(folder).glob(f"{prefix}-*.parquet"))
+    if not files or min_texts < 1:
         return np.empty(0, np.uint64)
-    pairs = np.unique(np.stack([np.concatenate(urls), np.concatenate(texts)], axis=1), axis=0)
-    url_ids, counts = np.unique(pairs[:, 0], return_counts=True)
-    return url_ids[counts >= min_texts]
+
+    def batches(columns):
+        for path in files:
+            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)
+
+    def url_keys(urls, langs):
+        return np.fromiter((xxhash.xxh3_64_intdigest(f"{x or ''}\x00{y or ''}".encode()) for x, y in zip(urls, langs)),
+                           np.uint64, len(urls))
+
+    keys, texts = [], []
+    for batch in batches(["image_url", "text", "lang"]):
+        u, t, lang = (batch.column(i).to_pylist() for i in range(3))
+        keys.append(url_keys(u, lang))
+        texts.append(np.fromiter((xxhash.xxh3_64_intdigest(normalise(x or "").encode()) for x in t), np.uint64, len(t)))
+    pairs = np.unique(np.stack([np.concatenate(keys), np.concatenate(texts)], axis=1), axis=0)
+    ids, counts = np.unique(pairs[:, 0], return_counts=True)
+    certain = set(ids[counts >= any_texts].tolist()) if any_texts else set()
+    candidates = set(ids[counts >= min_texts].tolist()) - certain
+    if not candidates:
+        return np.array(sorted(certain), np.uint64)
+    from mella.names import page_title
+
+    groups: dict[int, dict[str, str]] = {}
+    for batch in batches(["image_url", "text", "lang", "page_url", "page_title"]):
+        u, t, lang, page, title = (batch.column(i).to_pylist() for i in range(5))
+        for key, text, url, name in zip(url_keys(u, lang).tolist(), t, page, title):
+            if key in candidates:
+                groups.setdefault(key, {}).setdefault(normalise(text or ""), normalise(
+                    page_title({"page.title": name, "page.url": url})))
+    certain |= {key for key, group in groups.items() if _fills_a_template(group)}
+    return np.array(sorted(certain), np.uint64)
+
+
+def _fills_a_template(group: dict[str, str]) -> bool:
+    """``group``: normalised text -> normalised subject of its page. True when the texts share a beginning or
+    an end (a template: "map showing the location of …") and each differs in a short part that names its
+    own page's subject, for most of them."""
+    tokens = [text.split() for text in group]
+    if any(not t for t in tokens):
+        return False
+    shortest = min(len(t) for t in tokens)
+    head = 0
+    while head < shortest and all(t[head] == tokens[0][head] for t in tokens):
+        head += 1
+    tail = 0
+    while tail < shortest - head and all(t[-1 - tail] == tokens[0][-1 - tail] for t in tokens):
+        tail += 1
+    if head + tail == 0:
+        return False
+    named = 0
+    for text, subject in zip(tokens, group.values()):
+        part = text[head:len(text) - tail]
+        if not part or len(part) > 4:
+            return False  # one text extends another, or says more than a name: captions of one photo
+        if subject and (" ".join(part) in subject or any(w in part for w in subject.split() if len(w) > 2)):
+            named += 1
+    return named * 2 > len(tokens)
 
 
 class PlaceholderFilter(Filter):
@@ -184,14 +241,14 @@ class PlaceholderFilter(Filter):
     name = "🖼 placeholder across pages"
     reason = "placeholder_image"
 
-    def __init__(self, folder, prefix: str, min_texts: int, exclusion_writer=None):
+    def __init__(self, folder, prefix: str, min_texts: int, any_texts: int = 10, exclusion_writer=None):
         super().__init__(exclusion_writer)
-        self.folder, self.prefix, self.min_texts = folder, prefix, min_texts
+        self.folder, self.prefix, self.min_texts, self.any_texts = folder, prefix, min_texts, any_texts
         self._urls: set[int] | None = None
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         if self._urls is None:
-            self._urls = set(placeholder_urls(self.folder, self.prefix, self.min_texts).tolist())
+            self._urls = set(placeholder_urls(self.folder, self.prefix, self.min_texts, self.any_texts).tolist())
             self.counts["placeholder_urls"] = len(self._urls)
         if not self._urls:
             return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from pathlib import Path
 
@@ -120,7 +121,11 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
                 raise ValueError(f"{path}: not a WARC/ARC, HTML or parquet/jsonl file (by its name)")
             files.append(path)
         else:
-            raise FileNotFoundError(f"input not found: {path}")
+            hint = ""
+            if re.fullmatch(r"[a-z]{2,3}(?:-[A-Za-z]{4})?", str(path)):
+                hint = (f" ({str(path)!r} looks like a language code: give several languages as one comma-"
+                        "separated list, `--langs ar,ko,vi`)")
+            raise FileNotFoundError(f"input not found: {path}{hint}")
     return files
 
 
