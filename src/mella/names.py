@@ -69,6 +69,25 @@ def looks_like_name(text: str, script: str, page_text: str = "", title: str = ""
     return len(norm) >= 2 and norm in " ".join(page_text.split()).casefold()
 
 
+# scripts without capitals and without an analyser for proper nouns, where a short text free of function
+# words is read as a name or a named thing (Arabic: "نهر ويبر", "سوق الذهب", "أوجست رينوار")
+UNCASED_NAME_SCRIPTS = frozenset({"Arab"})
+_DIGITS = re.compile(r"^\d+$")
+
+
+def uncased_name(text: str, lang: str) -> bool:
+    """2-4 words of ``lang`` (numbers aside), none of them one of its stop words (data/stopwords/): a named
+    person, place, dish or building rather than a sentence. Used for pages in ``lang`` only."""
+    from mella.eval.keywords import stopwords
+    from mella.eval.tokenize import normalise
+
+    tokens = [w for w in re.findall(r"\w+", text) if not _DIGITS.match(w)]
+    if not 2 <= len(tokens) <= 4:
+        return False
+    stop = stopwords(lang)
+    return not any(normalise(w, lang) in stop for w in tokens)
+
+
 def _cased_name(text: str) -> bool:
     tokens = _WORD.findall(text)
     if not tokens:

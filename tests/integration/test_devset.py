@@ -116,7 +116,7 @@ def test_real_captions_the_run_wide_checks_once_dropped_are_kept(tmp_path, data_
     few articles under different captions (Messi and Ronaldo, Putin and Bouteflika, Lazio's fans, the Arthur
     Ashe stadium) are no placeholders; captions that differ in a number are no near duplicates (two tombs,
     two winter games); names with a year are no "mostly non-letters"; a lone Vietnamese word among names
-    settles the language; a courtesy line after an Arabic comma is a credit."""
+    settles the language; a courtesy line after an Arabic comma is a credit; two-word Arabic names are kept."""
     from mella.config import MineConfig
     from mella.recipes.mine import run_mine
     from mella.shards import iter_rows
@@ -129,6 +129,8 @@ def test_real_captions_the_run_wide_checks_once_dropped_are_kept(tmp_path, data_
             "Lễ khai mạc Đại hội thể thao đại học Mùa đông 2019", "Đại hội Thể thao đại học mùa đông 2017",
             "Maysa, 1956.", "닐 핀 (2018년)", "릴리 엘베 (1926년)"} <= set(kept)
     assert kept["Karl X Gustav bởi Sébastien Bourdon"]["lang"] == "vi"
+    # two-word Arabic names on Arabic articles (Arabic has no capitals to tell a name by)
+    assert {"أوجست رينوار", "أندريا بيرلو", "مدينة سمرقند"} <= set(kept)
     nasa = next(r for t, r in kept.items() if t.startswith("صورة قمر صناعي"))
     assert nasa["credit"] == "بإذن من ناسا." and "ناسا" not in nasa["text"]
     assert sum(t.startswith(("ليونيل ميسي", "رونالدو")) for t in kept) == 2  # one copy each (exact/near dedup)

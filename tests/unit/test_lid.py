@@ -138,3 +138,12 @@ def test_one_lowercase_word_among_names_can_settle_vietnamese():
 
     assert exclusive_label("Karl X Gustav bởi Sébastien Bourdon", "Latn") == "vi"
     assert exclusive_label("Portrait of Nguyễn Du", "Latn") is None  # the Vietnamese letters are in a name
+
+
+def test_short_arabic_text_without_function_words_reads_as_a_name():
+    from mella.names import uncased_name
+
+    for text in ("أوجست رينوار", "نهر ويبر", "سوق الذهب", "باولو فريري 1963"):
+        assert uncased_name(text, "ar"), text
+    for text in ("في المنزل", "الشاطئ", "هذا هو المكان الذي كان فيه"):  # a function word, one word, a sentence
+        assert not uncased_name(text, "ar"), text

@@ -14,7 +14,7 @@ from datatrove.data import Document, DocumentsPipeline
 
 from mella.languages import Language
 from mella.lid import Decision, Identifier
-from mella.names import in_title, looks_like_name, page_title
+from mella.names import UNCASED_NAME_SCRIPTS, in_title, looks_like_name, page_title, uncased_name
 from mella.scripts import dominant_script
 from mella.steps.base import CountingStep, Filter
 from mella.urls import cctld
@@ -73,6 +73,8 @@ class LanguageAnnotator(CountingStep):
         script, _ = dominant_script(text)
         title = page_title(meta)
         name = looks_like_name(text, prior.script or script, meta.get("page.context") or "", title)
+        if not name and script in UNCASED_NAME_SCRIPTS and prior.code and prior.code in self.languages:
+            name = uncased_name(text, prior.code)
         meta["alt.in_title"] = bool(name and in_title(text, title))
         decision = self._ident(text, prior.labels, prior.script, name=name)
         meta["alt.name"] = name
