@@ -91,6 +91,55 @@ def near(n: int) -> dict:
             "seconds": seconds, "filters": len(filt._bloom.filters), "set_mib": filt._bloom.nbytes / 2**20}
 
 
+def near_partitioned(n: int, tasks: int = 3) -> dict:
+    """The same kind of texts written as a record table, near-deduplicated by band in ``tasks`` tasks
+    (NearDupBands, run one after another here; on a cluster they run at once on different machines) and in
+    one streaming task: the same records flagged? time and key memory per task."""
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mella.steps.dedup import NearDupBands, NearDupFilter
+
+    rng = np.random.default_rng(2)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    vocab = ["".join(letters[rng.integers(0, 26, int(rng.integers(3, 9)))]) for _ in range(20000)]
+    texts = [" ".join(vocab[j] for j in rng.integers(0, len(vocab), 12)) for _ in range(n)]
+    for i in rng.integers(0, n, n // 10):
+        words = texts[i].split()
+        words[int(rng.integers(0, 12))] = "edit"
+        texts.append(" ".join(words))
+    params = {"capacity": 100_000}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        pq.write_table(pa.table({"id": [str(i) for i in range(len(texts))], "text": texts,
+                                 "image_url": [f"https://x.invalid/{i}.jpg" for i in range(len(texts))]}),
+                       tmp / "t-00000.parquet")
+        per_task = []
+        for rank in range(tasks):
+            step = NearDupBands(tmp, "t", tmp / "flags", params)
+            start = time.perf_counter()
+            list(step.run(None, rank, tasks))
+            per_task.append(time.perf_counter() - start)
+        flagged = set(np.concatenate([np.load(p) for p in sorted((tmp / "flags").glob("*.npy"))]).tolist())
+        from mella.steps.staged import StagedParquetReader
+
+        docs = list(StagedParquetReader(tmp, "t").run(None, 0, 1))
+        filt = NearDupFilter(**params)
+        start = time.perf_counter()
+        verdicts = []
+        for i in range(0, len(docs), 256):
+            verdicts += filt.filter_batch(docs[i:i + 256])
+        one = time.perf_counter() - start
+    streaming = {i for i, v in enumerate(verdicts) if v is not True}
+    bands = NearDupFilter().bands
+    return {"records": len(texts), "tasks": tasks, "same": flagged == streaming, "flagged": len(flagged),
+            "task_seconds": per_task, "one_task_seconds": one,
+            "key_mib_per_task": len(texts) * -(-bands // tasks) * 8 / 2**20}
+
+
 MINE_JOB = """
 import sys, time, json
 from mella.config import MineConfig
@@ -154,6 +203,11 @@ def main() -> None:
           f"{m['unique_dropped']} ({m['unique_dropped'] / m['unique']:.2e}); edits caught {m['copies_caught']:,} "
           f"({m['copies_caught'] / m['edited_copies']:.3f}); {m['seconds']:.1f} s; {m['filters']} Bloom filters, "
           f"{m['set_mib']:.0f} MiB")
+    p = near_partitioned(min(args.near, 100_000))
+    print(f"near dedup by band: {p['records']:,} records in {p['tasks']} band tasks: same records as one task: "
+          f"{p['same']} ({p['flagged']:,} flagged); seconds per task "
+          f"{', '.join(f'{s:.1f}' for s in p['task_seconds'])} (one streaming task {p['one_task_seconds']:.1f}); "
+          f"exact band keys per task ~{p['key_mib_per_task']:.1f} MiB (8 bytes per record and band)")
     if args.no_mine:
         return
     import os

@@ -60,6 +60,9 @@ class DedupConfig(_Strict):
     fp_rate: Annotated[float, Field(gt=0, lt=1)] = 1e-6
     seed: int = 1
     near_min_chars: NonNeg = 30  # shorter texts (normalised) are only exact-deduplicated (names, labels)
+    # near dedup in this many tasks, the bands shared out among them (a cluster: memory per task falls with
+    # the number of tasks); 1: one streaming task. The same records are dropped either way.
+    near_tasks: Annotated[int, Field(ge=1, le=64)] = 1
     # one image URL under this many different texts of one language across the run's pages that fill one
     # template with each page's own subject is a placeholder (a locator map): placeholder_image; 0 turns the
     # check off (extract.placeholder_texts is the check within one page)

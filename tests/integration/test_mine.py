@@ -267,3 +267,60 @@ def test_pair_table_columns_named_like_mellas_are_kept_renamed_and_odd_rows_are_
     pq.write_table(pa.Table.from_pylist([base | {"text": texts[0]}]), parquet)
     run_mine([parquet], tmp_path / "b", MineConfig(langs=["cs"]))
     assert rows(tmp_path / "b")[0]["input_split"] == "bogus"
+
+
+def test_near_dedup_partitioned_by_band_drops_the_same_records(tmp_path, data_dir):
+    """dedup.near_tasks > 1 shares the MinHash bands out among tasks (each holds one band group's keys) and
+    drops exactly the records one streaming task drops: real NTREX sentences, near copies of them (punctuation,
+    a word changed), a copy with another number, and short names left to exact dedup."""
+    import json as json_
+
+    from mella.config import MineConfig
+    from mella.recipes.mine import run_mine
+    from mella.shards import iter_rows
+
+    lines = (data_dir / "ntrex" / "newstest2019-ref.ces.txt").read_text(encoding="utf-8").splitlines()[:120]
+    rows = []
+    for i, line in enumerate(lines):
+        rows.append({"id": f"s{i}", "text": line, "image_url": f"https://img.example.org/{i}.jpg", "lang": "cs"})
+        if i % 3 == 0:
+            rows.append({"id": f"p{i}", "text": line.replace(",", " -").rstrip(".") + "!",
+                         "image_url": f"https://img.example.org/p{i}.jpg", "lang": "cs"})
+        if i % 5 == 0:
+            words = line.split()
+            words[len(words) // 2] = "opravdu"
+            rows.append({"id": f"w{i}", "text": " ".join(words), "image_url": f"https://img.example.org/w{i}.jpg",
+                         "lang": "cs"})
+        if i % 7 == 0:
+            rows.append({"id": f"n{i}", "text": line + " 2019", "image_url": f"https://img.example.org/n{i}.jpg",
+                         "lang": "cs"})
+    table = tmp_path / "pairs.jsonl"
+    table.write_text("".join(json_.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    result = {}
+    for tasks in (1, 3):
+        out = tmp_path / f"near{tasks}"
+        summary = run_mine([table], out, MineConfig(langs=["cs"], dedup={"near_tasks": tasks}))
+        kept = sorted(r["id"] for r in iter_rows(out))
+        dropped = sorted((r["id"], r["reason"]) for r in iter_rows(out / "excluded", prefix="excluded"))
+        result[tasks] = (kept, dropped, summary["kept_total"], summary["dropped_by_reason"].get("dup_near"))
+        assert not (out / "_stage2").exists() and not (out / "_near_flags").exists()
+    assert result[1] == result[3]
+    kept, dropped, total, near = result[3]
+    assert total == len(kept) and near >= 40
+    near_ids = {i.rpartition(":")[2] for i, r in dropped if r == "dup_near"}
+    assert {"p0", "p3", "w0", "w5"} <= near_ids
+    assert {"n0", "n7"} <= {i.rpartition(":")[2] for i in kept}  # another number: another thing
+
+
+def test_partitioned_near_dedup_redoes_every_stage_for_a_broken_final_shard(tmp_path, data_dir):
+    from mella.config import MineConfig
+    from mella.recipes.mine import run_mine
+    from mella.shards import iter_rows
+
+    cfg = MineConfig(langs=["ko"], dedup={"near_tasks": 2})
+    run_mine([data_dir / "fundus" / "kr"], tmp_path / "out", cfg)
+    before = sorted(r["id"] for r in iter_rows(tmp_path / "out"))
+    shard = next((tmp_path / "out").glob("train-*.parquet"))
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])  # a disk that filled up
+    again = run_mine([data_dir / "fundus" / "kr"], tmp_path / "out", cfg)
+    assert sorted(r["id"] for r in iter_rows(tmp_path / "out")) == before and again["kept_total"] == len(before)

@@ -39,12 +39,16 @@ def _exact_dedup(cfg: MineConfig, sink) -> list:
     return [ExactDedupFilter(d.capacity, d.fp_rate, exclusion_writer=sink)] if d.exact else []
 
 
+def _near_params(cfg: MineConfig) -> dict:
+    d = cfg.dedup
+    return {"shingle_chars": d.shingle_chars, "bands": d.bands, "rows": d.rows, "capacity": d.capacity,
+            "fp_rate": d.fp_rate, "seed": d.seed, "min_chars": d.near_min_chars}
+
+
 def _near_dedup(cfg: MineConfig, sink) -> list:
     from mella.steps.dedup import NearDupFilter
 
-    d = cfg.dedup
-    return [NearDupFilter(d.shingle_chars, d.bands, d.rows, d.capacity, d.fp_rate, d.seed,
-                          exclusion_writer=sink, min_chars=d.near_min_chars)] if d.near else []
+    return [NearDupFilter(**_near_params(cfg), exclusion_writer=sink)] if cfg.dedup.near else []
 
 
 def _placeholders(cfg: MineConfig, stage1: Path, sink) -> list:
@@ -148,24 +152,53 @@ def _mine(files: list[Path], out: Path, cfg: MineConfig, languages: dict) -> dic
     steps1 = (mining_steps(files, cfg, sink, languages, exact_dedup=False, carried=carried, reader=one)
               + [writer(stage1, "stage1")])
     ex1 = executor(steps1, out / "logs" / "stage1", tasks=tasks, workers=min(workers, tasks), settings=cfg.executor)
-    from mella.executors import forget_broken_tasks
     from mella.steps.staged import StagedParquetReader
 
     sink2 = writer(excluded_dir, "excluded-dedup", excluded=True)
-    steps2 = ([StagedParquetReader(stage1, "stage1", columns=carried)] + _placeholders(cfg, stage1, sink2)
-              + _exact_dedup(cfg, sink2) + _near_dedup(cfg, sink2) + [writer(out, KEPT_PREFIX)])
-    ex2 = executor(steps2, out / "logs" / "stage2", settings=cfg.executor)
-    forget_broken_tasks(ex2)
-    if ex2.get_incomplete_ranks(skip_completed=True) and not stage1.is_dir():
-        # stage 2's output is broken or gone and stage 1's, consumed, with it: redo both
-        shutil.rmtree(out / "logs" / "stage1" / "completions", ignore_errors=True)
+    reader2 = StagedParquetReader(stage1, "stage1", columns=carried)
+    run_wide = _placeholders(cfg, stage1, sink2) + _exact_dedup(cfg, sink2)
+    partitioned = cfg.dedup.near and cfg.dedup.near_tasks > 1
+    if not partitioned:
+        stages = [(executor([reader2, *run_wide, *_near_dedup(cfg, sink2), writer(out, KEPT_PREFIX)],
+                            out / "logs" / "stage2", settings=cfg.executor), stage1)]
+    else:
+        # near dedup by band: stage 2 (run-wide checks, exact dedup) -> DIR/_stage2; one task per band group
+        # flags the near duplicates; the last stage drops them and writes DIR
+        from mella.steps.dedup import NearDupApply, NearDupBands
+
+        stage2, flags = out / "_stage2", out / "_near_flags"
+        sink3 = writer(excluded_dir, "excluded-near", excluded=True)
+        stages = [
+            (executor([reader2, *run_wide, writer(stage2, "stage2")], out / "logs" / "stage2",
+                      settings=cfg.executor), stage1),
+            (executor([NearDupBands(stage2, "stage2", flags, _near_params(cfg))], out / "logs" / "near",
+                      tasks=cfg.dedup.near_tasks, workers=workers, settings=cfg.executor), stage2),
+            (executor([StagedParquetReader(stage2, "stage2", columns=carried), NearDupApply(flags, sink3),
+                       writer(out, KEPT_PREFIX)], out / "logs" / "final", settings=cfg.executor), stage2),
+        ]
+    from mella.executors import forget_broken_tasks
+
+    # a stage whose output is broken or gone must redo the stages whose consumed folders fed it
+    for n in range(len(stages) - 1, -1, -1):
+        ex, source = stages[n]
+        forget_broken_tasks(ex)
+        if ex.get_incomplete_ranks(skip_completed=True) and not source.is_dir():
+            shutil.rmtree(out / "logs" / ("stage1" if source == stage1 else "stage2") / "completions",
+                          ignore_errors=True)
+            if source != stage1 and not stage1.is_dir():
+                shutil.rmtree(out / "logs" / "stage1" / "completions", ignore_errors=True)
+            for later in ("near", "final"):
+                shutil.rmtree(out / "logs" / later / "completions", ignore_errors=True)
+            break
     run_all(ex1)
-    run_all(ex2)
-    shutil.rmtree(stage1, ignore_errors=True)
+    for ex, _ in stages:
+        run_all(ex)
+    for folder in (stage1, out / "_stage2", out / "_near_flags"):
+        shutil.rmtree(folder, ignore_errors=True)
     from mella.report.card import write_card
     from mella.table import write_manifest
 
-    summary = summarise(out)
+    summary = summarise(out, staging=("stage1", "stage2") if partitioned else ("stage1",))
     write_manifest(out, "mine", None, summary["kept_total"], langs=list(languages))
     summary["langs"] = list(languages)
     if cc_counts:

@@ -21,7 +21,7 @@ from datatrove.data import Document
 
 from mella.bloom import KeySet, ScalableBloom
 from mella.steps.alt_quality import normalise
-from mella.steps.base import Filter
+from mella.steps.base import CountingStep, Filter
 
 _MERSENNE = np.uint64((1 << 61) - 1)
 # numbers that name things: 3+ digits (years) or digits joined to letters (KV46, 2018년); a bare "(2)" after a
@@ -66,11 +66,8 @@ class _BloomDedup(Filter):
         for keys in per_doc:
             dup = any(before[i : i + len(keys)]) or any(k in seen for k in keys)
             i += len(keys)
-            if dup:
-                results.append((False, self.reason))
-            else:
-                seen.update(keys)
-                results.append(True)
+            seen.update(keys)  # a dropped record's keys count too, as they do across batches
+            results.append((False, self.reason) if dup else True)
         if len(flat):
             self._bloom.add_many(flat)
         return results
@@ -120,14 +117,19 @@ class NearDupFilter(_BloomDedup):
     def bloom_capacity(self) -> int:
         return self.capacity * self.bands
 
-    def signature(self, text: str) -> np.ndarray:
-        """MinHash signature (bands*rows uint64) of the normalised text's character shingles."""
+    def signature(self, text: str, bands: list[int] | None = None) -> np.ndarray:
+        """MinHash signature (bands*rows uint64, or len(bands)*rows for the given bands only) of the
+        normalised text's character shingles."""
         norm = normalise(text)
         k = self.shingle_chars
         shingles = {norm[i : i + k] for i in range(max(1, len(norm) - k + 1))}
         hashes = np.fromiter((xxhash.xxh32_intdigest(s.encode()) for s in shingles), dtype=np.uint64,
                              count=len(shingles))
-        return ((hashes[:, None] * self._a[None, :] + self._b[None, :]) % _MERSENNE).min(axis=0)
+        a, b = self._a, self._b
+        if bands is not None:
+            cols = np.concatenate([np.arange(n * self.rows, (n + 1) * self.rows) for n in bands])
+            a, b = a[cols], b[cols]
+        return ((hashes[:, None] * a[None, :] + b[None, :]) % _MERSENNE).min(axis=0)
 
     def exempt(self, doc: Document) -> bool:
         """Texts shorter than ``min_chars`` (normalised): on a name or a two-word label, 5-character
@@ -150,14 +152,97 @@ class NearDupFilter(_BloomDedup):
         self._gallery_texts.add(text)
         return False
 
-    def keys(self, doc: Document) -> list[int]:
-        """One key per band; the text's numbers (``_NUMBER``) go into every key, so texts that differ in a
-        number never match ("Hình ảnh của KV46" and "KV13" are two tombs, "mùa đông 2017" and "2019" two winters)."""
-        bands = self.signature(doc.text).reshape(self.bands, self.rows)
+    def keys(self, doc: Document, bands: list[int] | None = None) -> list[int]:
+        """One key per band (all, or ``bands``); the text's numbers (``_NUMBER``) go into every key, so texts
+        that differ in a number never match ("Hình ảnh của KV46" and "KV13" are two tombs, "mùa đông 2017"
+        and "2019" two winters)."""
+        which = list(range(self.bands)) if bands is None else bands
+        sig = self.signature(doc.text, bands).reshape(len(which), self.rows)
         mask = (1 << 56) - 1
         numbers = " ".join(_NUMBER.findall(doc.text)).encode()
-        return [(xxhash.xxh3_64_intdigest(band.tobytes() + numbers) & mask) | (i << 56)
-                for i, band in enumerate(bands)]
+        return [(xxhash.xxh3_64_intdigest(row.tobytes() + numbers) & mask) | (n << 56) for n, row in zip(which, sig)]
+
+
+class NearDupBands(CountingStep):
+    """Near dedup partitioned by band, for runs past one machine: task ``rank`` of ``world_size`` reads every
+    record of ``folder`` in order and decides, for its bands only (band n goes to task n % world_size), which
+    records share a band key with an earlier record; it writes their positions to ``flags/<rank>.npy``.
+    A record is a near duplicate when any task flags it (``NearDupApply``): the same decision as
+    ``NearDupFilter`` in one task (a record whose band key any earlier record had, exempt ones aside), with
+    the keys of one band group in memory per task (an exact set, 8 bytes per record and band)."""
+
+    type = "🫂 - DEDUP"
+    name = "🫂 near-dup bands"
+
+    def __init__(self, folder, prefix: str, flags, near: dict, batch_rows: int = 8192):
+        super().__init__()
+        self.folder, self.prefix, self.flags, self.near, self.batch_rows = folder, prefix, flags, near, batch_rows
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        from pathlib import Path
+
+        from mella.steps.staged import StagedParquetReader
+
+        if data:
+            yield from data
+        f = NearDupFilter(**self.near)
+        mine = [n for n in range(f.bands) if n % world_size == rank]
+        sets = {n: KeySet() for n in mine}
+        flagged: list[int] = []
+        reader = StagedParquetReader(self.folder, self.prefix, batch_rows=self.batch_rows)
+        batch: list[tuple[int, list[int]]] = []
+
+        def decide() -> None:
+            for n_band, band in enumerate(mine):
+                keys = np.array([keys[n_band] for _, keys in batch], dtype=np.uint64)
+                before = sets[band].contains_many(keys)
+                _, first = np.unique(keys, return_index=True)
+                repeat = np.ones(len(keys), dtype=bool)
+                repeat[first] = False  # a key an earlier record of this batch had
+                for (index, _), dup in zip(batch, (before | repeat).tolist()):
+                    if dup:
+                        flagged.append(index)
+                sets[band].add_many(keys)
+            batch.clear()
+
+        if mine:
+            for index, doc in enumerate(reader.run(None, 0, 1)):
+                if f.exempt(doc):
+                    continue
+                batch.append((index, f.keys(doc, mine)))
+                if len(batch) >= self.batch_rows:
+                    decide()
+            decide()
+        self.counts["records_flagged"] += len(set(flagged))
+        self.flush_counts()
+        out = Path(self.flags)
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / f".{rank:05d}.tmp.npy"
+        np.save(tmp, np.unique(np.array(flagged, dtype=np.int64)))
+        tmp.replace(out / f"{rank:05d}.npy")
+
+
+class NearDupApply(Filter):
+    """Drops the records that any ``NearDupBands`` task flagged (dup_near), by their position in the
+    same folder's order."""
+
+    name = "🫂 near-dup alt-text"
+    reason = "dup_near"
+
+    def __init__(self, flags, exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.flags = flags
+        self._dups: set[int] | None = None
+        self._index = 0
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if self._dups is None:
+            from pathlib import Path
+
+            parts = [np.load(p) for p in sorted(Path(self.flags).glob("*.npy"))]
+            self._dups = set(np.concatenate(parts).tolist()) if parts else set()
+        index, self._index = self._index, self._index + 1
+        return (False, self.reason) if index in self._dups else True
 
 
 def placeholder_urls(folder, prefix: str, min_texts: int, any_texts: int = 10, batch_rows: int = 65_536) -> np.ndarray:
