@@ -58,6 +58,25 @@ def _job_errors():
         raise typer.Exit(130) from None
 
 
+@contextmanager
+def _remote_folders(in_dir=None, out=None):
+    """Local stand-ins for URL arguments (s3://, gs://...): an input table is downloaded into its local
+    mirror, an output folder is written to its mirror (resumable as any folder) and uploaded when the job
+    has finished (mella.remote; docs/scale.md)."""
+    from mella.remote import download_folder, mirror_of, upload_folder, url_of
+
+    in_url = url_of(in_dir) if in_dir is not None else None
+    out_url = url_of(out) if out is not None else None
+    if out_url and out_url.startswith(("http://", "https://")):
+        raise ValueError(f"--out {out_url}: mella writes to a folder or an object store (s3://, gs://...), not to "
+                         "an HTTP address")
+    local_in = download_folder(in_url) if in_url else in_dir
+    local_out = mirror_of(out_url) if out_url else out
+    yield local_in, local_out
+    if out_url:
+        typer.echo(f"uploaded {upload_folder(local_out, out_url)} files to {out_url} (local copy: {local_out})")
+
+
 BUILD_SECTIONS = ("inputs", "mine", "fetch", "caption", "translate", "align", "select", "compose", "export")
 
 
@@ -170,7 +189,7 @@ def mine(
     from mella.recipes.mine import run_mine
     from mella.report.summary import format_summary
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(out=out) as (_, out):
         summary = run_mine(inputs or [], out, cfg)
     if "cc_index" in summary:
         c = summary["cc_index"]
@@ -207,7 +226,7 @@ def fetch(
     _quiet_logs(verbose)
     from mella.recipes.fetch import run_fetch
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(in_dir, out) as (in_dir, out):
         summary = run_fetch(in_dir, out, cfg)
     _print_fetch(summary, out)
     _empty_check(summary["kept_total"], "images", out, summary["dropped_by_reason"])
@@ -253,7 +272,7 @@ def _model_job(kind: str, in_dir: Path, out: Path, backend, model, base_url, bat
     _quiet_logs(verbose)
     from mella.recipes.ling import run_caption, run_translate
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(in_dir, out) as (in_dir, out):
         summary = (run_caption if kind == "caption" else run_translate)(in_dir, out, cfg)
     _model_summary(kind, summary, out)
     return summary
@@ -321,7 +340,7 @@ def align(
     _quiet_logs(verbose)
     from mella.recipes.ling import run_align
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(in_dir, out) as (in_dir, out):
         summary = run_align(in_dir, out, cfg)
     _model_summary("align", summary, out)
 
@@ -343,7 +362,7 @@ def select(
     _quiet_logs(verbose)
     from mella.recipes.ling import run_select
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(in_dir, out) as (in_dir, out):
         summary = run_select(in_dir, out, cfg)
     from mella.report.summary import decisions_table
 
@@ -365,7 +384,7 @@ def compose(
     cfg = _load(ComposeConfig, config, {}, set_)
     from mella.recipes.compose import run_compose
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(in_dir, out) as (in_dir, out):
         summary = run_compose(in_dir, out, cfg)
         if card:
             _card_and_browser(out)

@@ -125,3 +125,90 @@ def expand_remote(url: str) -> list[str]:
     protocol = url.split("://", 1)[0]
     return sorted(f"{protocol}://{p}" for p in fs.glob(pattern))
 
+
+
+# -- record tables in object storage ----------------------------------------------------------------
+# A stage's output folder can be a URL (``--out s3://bucket/run/mined``): the job writes a local mirror of it
+# (``$MELLA_CACHE_DIR/remote/<protocol>/<bucket>/<path>``), resumable as any local folder, and uploads the
+# files when it ends. A URL given as a stage's input is downloaded into the same mirror first, with the
+# image store its manifest names (relative paths between stage folders hold in the mirror as in the bucket).
+
+_UPLOAD_LAST = ("table.json", "stats.json", "README.md")  # a reader sees the manifest once the shards are there
+
+
+def url_of(value) -> str | None:
+    """The URL in a command-line value (typer's Path turns ``s3://b/x`` into ``s3:/b/x``), or None."""
+    import re
+
+    text = str(value)
+    m = re.match(r"^([a-z][a-z0-9+.-]*):/+(.*)$", text)
+    if not m or m.group(1) == "file" or len(m.group(1)) < 2:
+        return None
+    return f"{m.group(1)}://{m.group(2)}"
+
+
+def mirror_of(url: str):
+    """The local folder that mirrors ``url``."""
+    from pathlib import Path
+
+    from mella.cache import cache_dir
+
+    protocol, _, rest = url.partition("://")
+    parts = [p for p in rest.split("/") if p not in ("", ".", "..")]
+    return Path(cache_dir()) / "remote" / protocol / Path(*parts)
+
+
+def _fs(url: str):
+    import fsspec
+
+    try:
+        return fsspec.core.url_to_fs(url)
+    except ImportError as e:
+        raise ValueError(f"{url}: this kind of URL needs its fsspec package ({e}; for s3://: pip install "
+                         "'mella[s3]')") from None
+
+
+def download_folder(url: str):
+    """Copies the files under ``url`` into its mirror (files already there with the same size are kept) and
+    returns the mirror; the image store its ``table.json`` names is downloaded too. ValueError when the URL
+    holds no files."""
+    import json
+    import posixpath
+
+    fs, root = _fs(url)
+    local = mirror_of(url)
+    files = [f for f in fs.find(root) if not f.endswith("/")]
+    if not files:
+        raise ValueError(f"{url} holds no files (a mella output folder was expected)")
+    for remote in files:
+        target = local / posixpath.relpath(remote, root)
+        size = fs.size(remote)
+        if target.is_file() and target.stat().st_size == size:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.part")
+        fs.get_file(remote, str(tmp))
+        tmp.replace(target)
+    manifest = local / "table.json"
+    if manifest.is_file():
+        store = json.loads(manifest.read_text(encoding="utf-8")).get("image_store")
+        if store and store not in (".", "images") and not store.startswith("images/"):
+            protocol = url.partition("://")[0]
+            store_url = f"{protocol}://{posixpath.normpath(posixpath.join(root, store))}"
+            download_folder(store_url)
+    return local
+
+
+def upload_folder(local, url: str) -> int:
+    """Uploads every file under ``local`` to ``url`` (lock and temporary files aside), the manifest, stats
+    and card last; returns the number of files."""
+    from pathlib import Path
+
+    fs, root = _fs(url)
+    local = Path(local)
+    files = [p for p in sorted(local.rglob("*")) if p.is_file() and not p.name.startswith(".")
+             and not p.name.endswith((".lock", ".tmp", ".part"))]
+    files.sort(key=lambda p: p.relative_to(local).as_posix() in _UPLOAD_LAST)
+    for path in files:
+        fs.put_file(str(path), f"{root.rstrip('/')}/{path.relative_to(local).as_posix()}")
+    return len(files)

@@ -57,3 +57,68 @@ def test_common_crawl_index_and_records_on_s3(tmp_path, s3):
     assert summary["cc_index"]["selected_records"] == 3
     run_mine([s3 / "local.warc.gz"], tmp_path / "local", MineConfig(langs=["cs", "ko"]))
     assert sorted(r["id"] for r in rows(tmp_path / "cc")) == sorted(r["id"] for r in rows(tmp_path / "local"))
+
+
+def test_stage_outputs_go_to_s3_and_the_next_stage_reads_them_there(tmp_path, s3, monkeypatch):
+    """`--out s3://...`: the job writes a local mirror and uploads it when done; a stage given an s3:// table
+    downloads it (and the image store its manifest names) and writes its own output to s3:// too."""
+    import os
+    import subprocess
+    import sys
+
+    import boto3
+
+    monkeypatch.setenv("MELLA_CACHE_DIR", str(tmp_path / "cache"))
+    boto3.client("s3").create_bucket(Bucket="runs")
+
+    def mella(*args):
+        proc = subprocess.run([sys.executable, "-m", "mella.cli", *map(str, args)], capture_output=True, text=True,
+                              timeout=300, env=dict(os.environ))
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    import io
+
+    from PIL import Image
+
+    from mella.warcpack import response_record, write_warc_gz
+
+    def png(i):
+        buf = io.BytesIO()
+        Image.effect_noise((96, 80), 40 + 10 * i).convert("RGB").save(buf, format="PNG")
+        return buf.getvalue()
+
+    alts = ["Karlův most za úsvitu", "Pražský hrad nad Malou Stranou", "Staroměstský orloj o půlnoci"]
+    page = ('<html lang="cs"><head><title>Praha</title></head><body>'
+            + "".join(f'<img alt="{a}" src="/img/{i}.png">' for i, a in enumerate(alts)) + "</body></html>").encode()
+    warc = write_warc_gz(tmp_path / "praha.warc.gz", [response_record("https://praha.invalid/galerie", page)] + [
+        response_record(f"https://praha.invalid/img/{i}.png", png(i), content_type="image/png") for i in range(3)])
+    out = mella("mine", warc, "--out", "s3://runs/exp1/mined", "--langs", "cs")
+    assert "uploaded" in out and "s3://runs/exp1/mined" in out
+    mella("fetch", "s3://runs/exp1/mined", "--out", "s3://runs/exp1/fetched", "--offline")
+    mella("select", "s3://runs/exp1/fetched", "--out", "s3://runs/exp1/selected")
+    keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="runs")["Contents"]}
+    assert {"exp1/mined/table.json", "exp1/mined/stats.json", "exp1/fetched/table.json",
+            "exp1/selected/table.json"} <= keys
+    assert any(k.startswith("exp1/fetched/images/") for k in keys)
+    assert not any(k.endswith((".lock", ".tmp")) for k in keys)
+    # the same stages on local folders give the same records
+    run_mine([warc], tmp_path / "local", MineConfig(langs=["cs"]))
+    mirror = tmp_path / "cache" / "remote" / "s3" / "runs" / "exp1"
+    assert sorted(r["id"] for r in rows(mirror / "mined")) == sorted(r["id"] for r in rows(tmp_path / "local"))
+    fresh = tmp_path / "fresh"
+    monkeypatch.setenv("MELLA_CACHE_DIR", str(fresh))
+    from mella.remote import download_folder
+
+    selected = download_folder("s3://runs/exp1/selected")  # a new machine: the store comes with it
+    assert (fresh / "remote" / "s3" / "runs" / "exp1" / "fetched" / "images").is_dir()
+    assert len(rows(selected)) == len(rows(mirror / "fetched")) == 3
+
+
+def test_an_http_output_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "mella.cli", "mine", "x.warc.gz", "--out", "https://example.org/x",
+                           "--langs", "cs"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "not to an HTTP address" in proc.stderr, proc.stderr
