@@ -340,10 +340,25 @@ class Identifier:
                 prior = next(lab for lab, p in top if lab in prior_labels)
                 evidence.append(f"page language {prior} ({p_prior:.2f}) over {label} ({score:.2f})")
                 label, score, via = prior, p_prior, "prior"
-            elif name and short:
+            elif name and short and not _phrase_in(label, text):
                 evidence.append(f"a name on a {prior_labels[0]} page (lid.176: {label})")
                 label, via = prior_labels[0], "name"
         return Decision(label, script, score, tuple(top), via, tuple(evidence))
+
+
+def _phrase_in(label: str, text: str) -> bool:
+    """A capitalised run joined by two or more function words of the classifier's language is a phrase in
+    that language, not a name to read in the page's ("Church of the Assumption of Mary" on a Vietnamese
+    page); only languages with a stop-word list (data/stopwords/) are checked."""
+    from mella.resources import word_list
+
+    try:
+        stop = frozenset(word_list(f"stopwords/{label}.txt"))
+    except (FileNotFoundError, OSError, ValueError):
+        return False
+    words = _WORD.findall(text)
+    # two of them: one is often part of a name ("Montecalvo in Foglia", "Fujiwara no Yoritsune")
+    return sum(w in stop for w in words[1:] if w.islower()) >= 2
 
 
 @cache

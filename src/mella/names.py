@@ -45,10 +45,18 @@ def page_title(meta: dict) -> str:
     return re.sub(r"[_+]", " ", slug)
 
 
+_DATE_WORD = re.compile(r"\d+(?:년|월|일|년의|년도|년대)?")
+
+
 def in_title(text: str, title: str) -> bool:
-    """The text is the page title or a part of it (the page is about the named thing)."""
-    norm = " ".join(re.findall(r"\w+", text.casefold()))
-    return bool(norm) and norm in " ".join(re.findall(r"\w+", title.casefold()))
+    """The text is the page title or a part of it (the page is about the named thing), years and dates
+    aside ("2018년의 벨루치." on the article 모니카 벨루치, "Maysa, 1956" on Maysa)."""
+    words = re.findall(r"\w+", text.casefold())
+    title_norm = " ".join(re.findall(r"\w+", title.casefold()))
+    if not words or not title_norm:
+        return False
+    core = [w for w in words if not _DATE_WORD.fullmatch(w)]
+    return " ".join(words) in title_norm or (bool(core) and len(core) < len(words) and " ".join(core) in title_norm)
 
 
 def looks_like_name(text: str, script: str, page_text: str = "", title: str = "") -> bool:

@@ -147,3 +147,18 @@ def test_short_arabic_text_without_function_words_reads_as_a_name():
         assert uncased_name(text, "ar"), text
     for text in ("في المنزل", "الشاطئ", "هذا هو المكان الذي كان فيه"):  # a function word, one word, a sentence
         assert not uncased_name(text, "ar"), text
+
+
+def test_an_english_phrase_is_no_name_but_names_with_one_particle_are():
+    from mella.lid import _phrase_in
+
+    assert _phrase_in("en", "Church of the Assumption of Mary")  # WIT vi: an English phrase, not Vietnamese
+    assert not _phrase_in("en", "Montecalvo in Foglia") and not _phrase_in("en", "Fujiwara no Yoritsune")
+    assert not _phrase_in("en", "Kirkwood Amtrak Station")
+
+
+def test_a_year_before_the_pages_subject_is_still_the_subject():
+    from mella.names import in_title
+
+    assert in_title("2018년의 벨루치.", "모니카 벨루치")  # WIT ko, on the article about Monica Bellucci
+    assert not in_title("2017년 모습", "모니카 벨루치")
