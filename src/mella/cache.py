@@ -125,23 +125,44 @@ class _transaction:
 
 
 def merge(sources: list[Path], into: Path) -> dict[str, int]:
-    """Entries of the cache files ``sources`` added to ``into`` (created if missing; an entry already
-    there is kept). Returns the entries read per source and the total after."""
-    into.parent.mkdir(parents=True, exist_ok=True)
-    db = connect(into)
-    read = {}
-    for src in sources:
-        if not Path(src).is_file():
+    """Entries of the cache files ``sources`` (a folder: its ``*.sqlite`` files) added to ``into`` (a file,
+    created if missing; or a folder: each source goes to the file of its own name there, so kinds never
+    mix). An entry already there is kept. Returns the entries read per source and the total after.
+    Every source is checked before anything is written."""
+    files: list[Path] = []
+    for src in map(Path, sources):
+        if src.is_dir():
+            found = sorted(src.glob("*.sqlite"))
+            if not found:
+                raise FileNotFoundError(f"no cache file (*.sqlite) in {src}")
+            files += found
+        elif src.is_file():
+            files.append(src)
+        else:
             raise FileNotFoundError(f"no cache file {src}")
+    loaded = []
+    for src in files:
         try:
             other = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
             rows = other.execute("SELECT key, output FROM cache").fetchall()
             other.close()
         except sqlite3.DatabaseError as e:
             raise ValueError(f"{src} is not a mella cache file: {e}") from None
+        loaded.append((src, rows))
+    into = Path(into)
+    to_folder = into.is_dir() or len({src.name for src in files}) > 1 or str(into).endswith("/")
+    if not to_folder and files and into.suffix == ".sqlite" and into.name != files[0].name:
+        raise ValueError(f"{files[0]} holds {files[0].stem} entries; merge it into a file of the same name "
+                         f"({into.parent / files[0].name}) or into a folder (--into {into.parent}/)")
+    read, totals = {}, {}
+    for src, rows in loaded:
+        target = into / src.name if to_folder else into
+        target.parent.mkdir(parents=True, exist_ok=True)
+        db = connect(target)
         with _transaction(db):
             db.executemany("INSERT OR IGNORE INTO cache (key, output) VALUES (?, ?)", rows)
         read[str(src)] = len(rows)
-    total = db.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
-    db.close()
-    return {"read": read, "total": total}
+        totals[str(target)] = db.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
+        db.close()
+    total = sum(totals.values())
+    return {"read": read, "total": total, "files": totals}

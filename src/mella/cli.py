@@ -63,7 +63,7 @@ def _remote_folders(in_dir=None, out=None):
     """Local stand-ins for URL arguments (s3://, gs://...): an input table is downloaded into its local
     mirror, an output folder is written to its mirror (resumable as any folder) and uploaded when the job
     has finished (mella.remote; docs/scale.md)."""
-    from mella.remote import download_folder, mirror_of, upload_folder, url_of
+    from mella.remote import download_folder, prepare_output, upload_folder, url_of
 
     in_url = url_of(in_dir) if in_dir is not None else None
     out_url = url_of(out) if out is not None else None
@@ -71,7 +71,7 @@ def _remote_folders(in_dir=None, out=None):
         raise ValueError(f"--out {out_url}: mella writes to a folder or an object store (s3://, gs://...), not to "
                          "an HTTP address")
     local_in = download_folder(in_url) if in_url else in_dir
-    local_out = mirror_of(out_url) if out_url else out
+    local_out = prepare_output(out_url) if out_url else out  # the store is checked before any work
     yield local_in, local_out
     if out_url:
         typer.echo(f"uploaded {upload_folder(local_out, out_url)} files to {out_url} (local copy: {local_out})")
@@ -417,7 +417,7 @@ def export(
     """Write the samples in a training format, images referenced relative to OUT (or embedded: parquet)."""
     from mella.recipes.export import run_export
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(dataset, out) as (dataset, out):
         result = run_export(dataset, out, format_, tuple(splits.split(",")), tuple(sources.split(",")))
     typer.echo(f"{format_}: {result['samples']} samples -> {out}/ ({json.dumps(result['files'], ensure_ascii=False)})"
                + (f"; {result['skipped_no_image']} without an image skipped" if result["skipped_no_image"] else ""))
@@ -428,7 +428,7 @@ def card(dataset: Path = typer.Argument(..., help="a composed dataset")) -> None
     """(Re)write the dataset card: DATASET/README.md with counts, funnel, plots and keyword coverage."""
     from mella.report.card import write_dataset_card
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(dataset, dataset) as (dataset, _):  # an s3:// dataset: card uploaded
         path = write_dataset_card(dataset)
     typer.echo(f"card: {path}")
 
@@ -444,7 +444,7 @@ def browse(
     """One static HTML page to browse samples and excluded records (filters: language, source, split, reason)."""
     from mella.report.browse import write_browser
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(dataset) as (dataset, _):  # an s3:// dataset is browsed from a local copy
         path = write_browser(dataset, out, per_group)
     typer.echo(f"browser: {path}")
     if serve:
@@ -481,7 +481,10 @@ def build(
         config, inputs = Path(args[0]), []
     else:
         inputs = [a if "://" in a else str(Path(a).resolve()) for a in args]  # paths on the command line: from here
-    overrides = {"inputs": inputs or None, "out": str(out.resolve()) if out else None,
+    from mella.remote import url_of
+
+    out_text = (url_of(out) or str(out.resolve())) if out else None
+    overrides = {"inputs": inputs or None, "out": out_text,
                  "mine.langs": langs.split(",") if langs else None,
                  "workers": workers, "fetch.allow_private": True if allow_private else None,
                  **_executor_overrides(executor, ray_address)}
@@ -489,7 +492,9 @@ def build(
     _quiet_logs(verbose)
     from mella.recipes.build import run_build
 
-    with _job_errors():
+    with _job_errors(), _remote_folders(out=cfg.out if url_of(cfg.out or "") else None) as (_, local_out):
+        if local_out is not None:  # an s3:// build folder: built in its local mirror, uploaded at the end
+            cfg = cfg.model_copy(update={"out": str(local_out)})
         result = run_build(cfg, echo=typer.echo, base=config.parent if config else Path("."))
     if result.get("empty"):
         raise typer.Exit(EXIT_EMPTY)

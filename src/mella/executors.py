@@ -47,15 +47,25 @@ class LocalExecutor(LocalPipelineExecutor):
         self._launched = True
         self.save_executor_as_json()
         ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_logging) as pool:
-            futures = [pool.submit(self._run_for_rank, rank, n % self.workers) for n, rank in enumerate(ranks)]
-            try:
-                for future in as_completed(futures):
-                    future.result()
-            except BrokenProcessPool as e:
-                logger.error(f"a worker process died: {e}")  # the unfinished tasks stay incomplete
-                for future in futures:
-                    future.cancel()
+        pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_logging)
+        futures = [pool.submit(self._run_for_rank, rank, n % self.workers) for n, rank in enumerate(ranks)]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BrokenProcessPool as e:
+            logger.error(f"a worker process died: {e}")  # the unfinished tasks stay incomplete
+            for future in futures:
+                future.cancel()
+        except KeyboardInterrupt:
+            # Ctrl-C: the queued tasks are not started, the running ones stop (they stay incomplete: a
+            # rerun redoes them)
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         return None
 
 
@@ -121,7 +131,21 @@ def _ray_executor_class():
             options = {"num_cpus": self.cpus_per_task, "num_gpus": self.gpus_per_task,
                        "memory": int(self.mem_per_cpu_gb * self.cpus_per_task * 1024 ** 3)}
             Runner = ray.remote(_RankRunner).options(**options)
-            actors = [Runner.remote() for _ in range(min(self.workers, len(pending)))]
+            n_actors = min(self.workers, len(pending))
+            # actors the cluster cannot place would hold their tasks forever: as many as its CPUs/GPUs allow
+            resources = ray.cluster_resources()
+            fit = int(resources.get("CPU", 0) // self.cpus_per_task) if self.cpus_per_task else n_actors
+            if self.gpus_per_task:
+                fit = min(fit, int(resources.get("GPU", 0) // self.gpus_per_task))
+            if fit < 1:
+                raise ValueError(f"the Ray cluster has {resources.get('CPU', 0):g} CPUs and {resources.get('GPU', 0):g} "
+                                 f"GPUs: not enough for one task ({self.cpus_per_task:g} CPUs, {self.gpus_per_task:g} "
+                                 "GPUs); lower executor.cpus_per_task / gpus_per_task")
+            if fit < n_actors:
+                logger.warning(f"{n_actors} workers asked, the cluster holds {fit} tasks of {self.cpus_per_task:g} "
+                               f"CPUs: running {fit} (executor.cpus_per_task lets more share the CPUs)")
+                n_actors = fit
+            actors = [Runner.remote() for _ in range(n_actors)]
             attempts: Counter = Counter()
             running: dict = {}
 

@@ -110,9 +110,38 @@ def open_input(path, buffer_size: int = 8 << 20, timeout: float = 60.0, retries:
         raise OSError(f"{text}: reading this kind of URL needs its fsspec package ({e})") from None
 
 
+def check_exists(url: str, timeout: float = 20.0) -> None:
+    """FileNotFoundError naming the URL when it names no file (an HTTP 404, a missing key), ValueError when
+    the server or store cannot be reached: before any work, as for a missing local file."""
+    if url.startswith(("http://", "https://")):
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(url, headers={"Range": "bytes=0-0", "User-Agent": "mella"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout):
+                return
+        except urllib.error.HTTPError as e:
+            if e.code in (404, 410):
+                raise FileNotFoundError(f"input not found: {url} (HTTP {e.code})") from None
+            return  # the server answered: the reader reports other statuses per record
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+            raise ValueError(f"cannot reach {url} ({getattr(e, 'reason', e)})") from None
+    try:
+        fs, path = _fs(url)
+        found = fs.exists(path)
+    except ValueError:
+        raise
+    except Exception as e:  # noqa: BLE001 - botocore and fsspec raise many kinds; one message each
+        raise _remote_error(url, e) from None
+    if not found:
+        raise FileNotFoundError(f"input not found: {url}")
+
+
 def expand_remote(url: str) -> list[str]:
     """The files a URL names: itself, or the matches of a glob in an fsspec filesystem (s3://bucket/*.warc.gz)."""
     if not any(c in url for c in "*?["):
+        check_exists(url)
         return [url]
     if url.startswith(("http://", "https://")):
         raise ValueError(f"{url}: a glob needs a listable filesystem (s3://, gs://...), not HTTP; list the files")
@@ -141,10 +170,10 @@ def url_of(value) -> str | None:
     import re
 
     text = str(value)
-    m = re.match(r"^([a-z][a-z0-9+.-]*):/+(.*)$", text)
-    if not m or m.group(1) == "file" or len(m.group(1)) < 2:
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):/+(.*)$", text)
+    if not m or m.group(1).lower() == "file" or len(m.group(1)) < 2:
         return None
-    return f"{m.group(1)}://{m.group(2)}"
+    return f"{m.group(1).lower()}://{m.group(2)}"
 
 
 def mirror_of(url: str):
@@ -177,7 +206,10 @@ def download_folder(url: str):
 
     fs, root = _fs(url)
     local = mirror_of(url)
-    files = [f for f in fs.find(root) if not f.endswith("/")]
+    try:
+        files = [f for f in fs.find(root) if not f.endswith("/")]
+    except Exception as e:  # noqa: BLE001 - botocore and fsspec raise many kinds; one message each
+        raise _remote_error(url, e) from None
     if not files:
         raise ValueError(f"{url} holds no files (a mella output folder was expected)")
     for remote in files:
@@ -209,6 +241,54 @@ def upload_folder(local, url: str) -> int:
     files = [p for p in sorted(local.rglob("*")) if p.is_file() and not p.name.startswith(".")
              and not p.name.endswith((".lock", ".tmp", ".part"))]
     files.sort(key=lambda p: p.relative_to(local).as_posix() in _UPLOAD_LAST)
+    there = {}
+    try:
+        there = {f: info.get("size") for f, info in fs.find(root, detail=True).items()}
+    except Exception:  # noqa: BLE001 - nothing listed: upload everything
+        pass
+    sent = 0
     for path in files:
-        fs.put_file(str(path), f"{root.rstrip('/')}/{path.relative_to(local).as_posix()}")
-    return len(files)
+        target = f"{root.rstrip('/')}/{path.relative_to(local).as_posix()}"
+        # a file already there with the same size is the same file (shards are never rewritten in place;
+        # the manifest, stats and card are always sent)
+        if there.get(target) == path.stat().st_size and path.name not in _UPLOAD_LAST and path.name != "job.json":
+            continue
+        fs.put_file(str(path), target)
+        sent += 1
+    return sent
+
+
+def _remote_error(url: str, e: Exception) -> ValueError:
+    name = type(e).__name__
+    text = str(e).splitlines()[0] if str(e) else name
+    if "NoSuchBucket" in name or "bucket does not exist" in text.lower() or isinstance(e, FileNotFoundError):
+        bucket = url.partition("://")[2].split("/", 1)[0]
+        return ValueError(f"{url}: bucket {bucket!r} does not exist (create it first, or fix the URL)")
+    if "Credentials" in name or "credentials" in text.lower():
+        return ValueError(f"{url}: no credentials for this store (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a "
+                          f"profile; for another endpoint AWS_ENDPOINT_URL)")
+    if "Endpoint" in name or "connect" in text.lower():
+        return ValueError(f"{url}: the store does not answer ({text}); check AWS_ENDPOINT_URL and the network")
+    return ValueError(f"{url}: {text} ({name})")
+
+
+def prepare_output(url: str):
+    """The local mirror for an output URL, checked before any work: the store answers, the bucket exists;
+    a prefix that already holds a mella output is downloaded into the mirror first (the run then resumes
+    it, or is refused as a different job, as in a local folder); one holding other files is refused."""
+    try:
+        fs, root = _fs(url)
+        bucket = root.split("/", 1)[0]
+        fs.ls(bucket)  # the bucket exists and the credentials work
+        files = [f for f in fs.find(root) if not f.endswith("/")] if fs.exists(root) else []
+    except ValueError:
+        raise
+    except Exception as e:  # noqa: BLE001 - botocore and fsspec raise many kinds; one message each
+        raise _remote_error(url, e) from None
+    if files:
+        names = {f.rsplit("/", 1)[-1] for f in files}
+        if "job.json" not in names:
+            raise ValueError(f"--out {url} holds {len(files)} files that are not a mella output "
+                             f"(e.g. {files[0].rsplit('/', 1)[-1]}); give an empty prefix")
+        return download_folder(url)
+    return mirror_of(url)

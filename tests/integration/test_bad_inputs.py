@@ -442,3 +442,46 @@ def test_a_finished_task_whose_shard_is_short_or_broken_is_redone(tmp_path, data
     shard.unlink()  # a shard someone deleted
     assert mella("mine", data_dir / "fundus" / "kr", "--out", out, "--langs", "ko").returncode == 0
     assert sorted(r["id"] for r in rows(out)) == before
+
+
+SLOW_PAGES = """
+import time
+import mella.steps.read as read
+_original = read.InputReader.read_html_file
+def _slow(self, path, rank):
+    time.sleep(1.0)
+    return _original(self, path, rank)
+read.InputReader.read_html_file = _slow
+"""
+
+
+def test_ctrl_c_stops_a_multi_worker_run_at_once_and_the_rerun_completes(tmp_path, data_dir):
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SLOW_PAGES)
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    page = data_dir / "fundus" / "kr" / "HankookIlbo_2025_05_15.html.gz"
+    urls = dict(line.split("\t", 1) for line in (data_dir / "fundus" / "kr" / "urls.tsv").read_text(
+        encoding="utf-8").splitlines() if "\t" in line)
+    url = urls.get(page.name) or urls[page.name.removesuffix(".gz")]
+    for i in range(16):
+        (crawl / f"p{i:02d}.html.gz").write_bytes(page.read_bytes())
+    (crawl / "urls.tsv").write_text("".join(f"p{i:02d}.html.gz\t{url}?copy={i}\n" for i in range(16)),
+                                    encoding="utf-8")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "mella.cli", "mine", str(crawl), "--out", str(out), "--langs", "ko", "--workers", "2"]
+    env = dict(os.environ, PYTHONPATH=str(hook))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    time.sleep(4)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "rerun the same command to resume" in err, err
+    assert time.monotonic() - started < 5  # not after the 16 queued pages (8 s on 2 workers)
+    done = len(list((out / "logs" / "stage1" / "completions").glob("*")))
+    assert done < 16
+    again = mella("mine", crawl, "--out", out, "--langs", "ko", "--workers", "2", timeout=120)
+    assert again.returncode == 0, (again.stderr, again.stdout)
+    assert len(list((out / "logs" / "stage1" / "completions").glob("*"))) == 16

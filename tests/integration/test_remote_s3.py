@@ -122,3 +122,40 @@ def test_an_http_output_is_refused(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mella.cli", "mine", "x.warc.gz", "--out", "https://example.org/x",
                            "--langs", "cs"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not to an HTTP address" in proc.stderr, proc.stderr
+
+
+def test_s3_outputs_are_checked_before_any_work(tmp_path, s3, monkeypatch):
+    """A missing bucket, a prefix holding other files, another job's output, a missing input URL: one
+    message and exit 2 before any work (nothing mined into the local mirror); the same job again is
+    "done earlier" from the bucket alone."""
+    import os
+    import subprocess
+    import sys
+
+    import boto3
+
+    monkeypatch.setenv("MELLA_CACHE_DIR", str(tmp_path / "cache"))
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="checks")
+    client.put_object(Bucket="checks", Key="foreign/important.csv", Body=b"a,b\n")
+
+    def mella(*args, cache=None):
+        env = dict(os.environ, **({"MELLA_CACHE_DIR": str(cache)} if cache else {}))
+        return subprocess.run([sys.executable, "-m", "mella.cli", *map(str, args)], capture_output=True, text=True,
+                              timeout=300, env=env)
+
+    warc = s3 / "local.warc.gz"
+    missing = mella("mine", warc, "--out", "s3://nobucket/x", "--langs", "cs")
+    assert missing.returncode == 2 and "bucket 'nobucket' does not exist" in missing.stderr, missing.stderr
+    foreign = mella("mine", warc, "--out", "s3://checks/foreign", "--langs", "cs")
+    assert foreign.returncode == 2 and "not a mella output" in foreign.stderr, foreign.stderr
+    nothing = mella("mine", "s3://checks/nothing/a.warc.gz", "--out", tmp_path / "o", "--langs", "cs")
+    assert nothing.returncode == 2 and "input not found: s3://checks/nothing/a.warc.gz" in nothing.stderr
+    first = mella("mine", warc, "--out", "s3://checks/run/mined", "--langs", "cs")
+    assert first.returncode == 0, first.stderr
+    # another machine (a fresh cache): another job into the same prefix is refused, the same job is done
+    other = mella("mine", warc, "--out", "s3://checks/run/mined", "--langs", "ko", cache=tmp_path / "c2")
+    assert other.returncode == 2 and "different job" in other.stderr, other.stderr
+    same = mella("mine", warc, "--out", "s3://checks/run/mined", "--langs", "cs", cache=tmp_path / "c3")
+    assert same.returncode == 0, same.stderr
+    assert not (tmp_path / "cache" / "remote" / "s3" / "nobucket").exists()

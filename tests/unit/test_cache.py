@@ -8,6 +8,8 @@ import pickle
 import subprocess
 import sys
 
+import pytest
+
 from mella.cache import ContentCache, content_key, output_params
 
 
@@ -78,3 +80,21 @@ def test_cli_merge_joins_per_node_caches(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mella.cli", "cache", "merge", str(bad), "--into", str(into)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "is not a mella cache file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_merge_whole_folders_by_kind_and_refuse_mixing_kinds(tmp_path):
+    from mella.cache import ContentCache, merge
+
+    for node, n in (("n1", 3), ("n2", 2)):
+        for kind in ("captions-openai", "alignment"):
+            cache = ContentCache(kind, folder=tmp_path / node)
+            for i in range(n):
+                cache.put(f"{kind}-{node}-{i}", str(i))
+    result = merge([tmp_path / "n1", tmp_path / "n2"], tmp_path / "merged")
+    assert result["files"] == {str(tmp_path / "merged" / "alignment.sqlite"): 5,
+                               str(tmp_path / "merged" / "captions-openai.sqlite"): 5}
+    with pytest.raises(ValueError, match="same name"):
+        merge([tmp_path / "n1" / "captions-openai.sqlite"], tmp_path / "other" / "alignment.sqlite")
+    assert not (tmp_path / "other").exists()  # refused before anything is written
+    with pytest.raises(FileNotFoundError):
+        merge([tmp_path / "empty-folder-that-is-not-there"], tmp_path / "m2")

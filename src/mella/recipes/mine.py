@@ -172,7 +172,7 @@ def _mine(files: list[Path], out: Path, cfg: MineConfig, languages: dict) -> dic
             (executor([reader2, *run_wide, writer(stage2, "stage2")], out / "logs" / "stage2",
                       settings=cfg.executor), stage1),
             (executor([NearDupBands(stage2, "stage2", flags, _near_params(cfg))], out / "logs" / "near",
-                      tasks=cfg.dedup.near_tasks, workers=workers, settings=cfg.executor), stage2),
+                      tasks=min(cfg.dedup.near_tasks, cfg.dedup.bands), workers=workers, settings=cfg.executor), stage2),
             (executor([StagedParquetReader(stage2, "stage2", columns=carried), NearDupApply(flags, sink3),
                        writer(out, KEPT_PREFIX)], out / "logs" / "final", settings=cfg.executor), stage2),
         ]

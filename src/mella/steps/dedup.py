@@ -213,7 +213,7 @@ class NearDupBands(CountingStep):
                 if len(batch) >= self.batch_rows:
                     decide()
             decide()
-        self.counts["records_flagged"] += len(set(flagged))
+        self.counts["flagged_in_these_bands"] += len(set(flagged))  # a record may be flagged in several tasks
         self.flush_counts()
         out = Path(self.flags)
         out.mkdir(parents=True, exist_ok=True)
