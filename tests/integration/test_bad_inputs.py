@@ -476,12 +476,10 @@ def test_ctrl_c_stops_a_multi_worker_run_at_once_and_the_rerun_completes(tmp_pat
                             start_new_session=True)
     time.sleep(4)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
-    started = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "rerun the same command to resume" in err, err
-    assert time.monotonic() - started < 5  # not after the 16 queued pages (8 s on 2 workers)
     done = len(list((out / "logs" / "stage1" / "completions").glob("*")))
-    assert done < 16
+    assert done < 12  # the queued pages were not started (about 4 of 16 had finished at 1 s each on 2 workers)
     again = mella("mine", crawl, "--out", out, "--langs", "ko", "--workers", "2", timeout=120)
     assert again.returncode == 0, (again.stderr, again.stdout)
     assert len(list((out / "logs" / "stage1" / "completions").glob("*"))) == 16

@@ -284,10 +284,25 @@ def test_local_workers_killed_at_random_points_resume_exactly(tmp_path, crawl, w
         assert got == {r["id"]: r["caption_en"] for r in rows(tmp_path / "reference")} and len(got) == 9
 
 
-def test_ray_killed_at_random_points_resumes_exactly(tmp_path, crawl):
-    cfg = {"langs": LANGS, "workers": 2, "executor": RAY}
-    run_job("mine", crawl, tmp_path / "reference", cfg, tmp_path)
-    done_at_kill = killed_then_resumed("mine", crawl, tmp_path / "killed", cfg, tmp_path / "reference", seed=7,
+@pytest.mark.parametrize("kind", ["mine", "fetch", "caption"])
+def test_ray_killed_at_random_points_resumes_exactly(tmp_path, crawl, warc_crawl, kind):
+    if kind == "mine":
+        inputs, cfg = crawl, {"langs": LANGS, "workers": 2, "executor": RAY}
+    else:
+        from mella.recipes.fetch import run_fetch
+        from mella.recipes.mine import run_mine
+
+        run_mine([warc_crawl], tmp_path / "warc", MineConfig(langs=["cs"]))
+        inputs, cfg = [tmp_path / "warc"], {"network": False, "shard_records": 2, "workers": 2, "executor": RAY}
+        if kind == "caption":
+            run_fetch(tmp_path / "warc", tmp_path / "fetched", FetchConfig(network=False, shard_records=2))
+            inputs = [tmp_path / "fetched"]
+            cfg = {"backend": "dummy", "model": "dummy", "shard_records": 2, "workers": 2, "executor": RAY}
+    run_job(kind, inputs, tmp_path / "reference", cfg, tmp_path)
+    done_at_kill = killed_then_resumed(kind, inputs, tmp_path / "killed", cfg, tmp_path / "reference", seed=7,
                                        kills=2, workers=2)
     assert any(n > 0 for n in done_at_kill), done_at_kill
     same_records(tmp_path / "killed", tmp_path / "reference")
+    if kind == "caption":
+        got = {r["id"]: r["caption_en"] for r in rows(tmp_path / "killed")}
+        assert got == {r["id"]: r["caption_en"] for r in rows(tmp_path / "reference")} and len(got) == 9
