@@ -146,6 +146,9 @@ def test_a_model_loads_once_per_worker_not_once_per_task(tmp_path, warc_crawl, r
         loads[kind] = step["model_loads"]
         assert len(list((tmp_path / kind / "logs" / "align" / "completions").iterdir())) == 5
     assert loads == {"local": 1, "ray": 2}
+    # every score in the cache: the model is not even loaded
+    again = run_align(tmp_path / "fetched", tmp_path / "again", AlignConfig(model=str(clip), shard_records=2))
+    assert next(v for k, v in again["steps"].items() if "align" in k.lower())["model_loads"] == 0
     assert {r["id"]: r["align_score"] for r in rows(tmp_path / "ray")} == \
         {r["id"]: r["align_score"] for r in rows(tmp_path / "local")}
 

@@ -32,7 +32,19 @@ class DualEncoderAligner:
             raise ImportError("the aligner needs: pip install 'mella[models]'") from None
         self.model_name, self.max_text_tokens = str(model), max_text_tokens
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.image_processor, self.tokenizer, self.model = load_dual_encoder(str(model), self.device)
+
+    # loaded on first use (cached per process): a run served by the cache loads nothing
+    @property
+    def image_processor(self):
+        return load_dual_encoder(self.model_name, self.device)[0]
+
+    @property
+    def tokenizer(self):
+        return load_dual_encoder(self.model_name, self.device)[1]
+
+    @property
+    def model(self):
+        return load_dual_encoder(self.model_name, self.device)[2]
 
     def params(self) -> dict:
         return {"model": self.model_name, "max_text_tokens": self.max_text_tokens}

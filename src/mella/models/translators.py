@@ -54,7 +54,15 @@ class Seq2SeqTranslator:
             raise ImportError("the transformers translator needs: pip install 'mella[models]'") from None
         self.model_name, self.max_new_tokens, self.num_beams, self.src_code = str(model), max_new_tokens, num_beams, src_code
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.tokenizer, self.model = load_seq2seq(str(model), self.device)
+
+    # loaded on first use (load_seq2seq caches per process): a run served by the cache loads nothing
+    @property
+    def tokenizer(self):
+        return load_seq2seq(self.model_name, self.device)[0]
+
+    @property
+    def model(self):
+        return load_seq2seq(self.model_name, self.device)[1]
 
     def params(self) -> dict:
         return {"model": self.model_name, "max_new_tokens": self.max_new_tokens, "num_beams": self.num_beams}

@@ -134,7 +134,21 @@ class TransformersGenerator:
         self.model_name = str(model)
         self.max_new_tokens = max_new_tokens
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.processor, self.model = load_vlm(model, self.device, dtype)
+        self._ref, self._dtype, self._loaded = model, dtype, None
+
+    # loaded on first use: a run whose outputs all come from the cache loads nothing
+    def _load(self):
+        if self._loaded is None:
+            self._loaded = load_vlm(self._ref, self.device, self._dtype)
+        return self._loaded
+
+    @property
+    def processor(self):
+        return self._load()[0]
+
+    @property
+    def model(self):
+        return self._load()[1]
 
     def params(self) -> dict:
         params = {"model": self.model_name, "max_new_tokens": self.max_new_tokens, "do_sample": False}

@@ -29,13 +29,15 @@ class AlignmentScorer(CountingStep):
 
         before = load_count()
         aligner = DualEncoderAligner(self.model)
-        self.counts["model_loads"] += load_count() - before  # 0 when this process loaded it for an earlier task
         cache = ContentCache("alignment")
         params = aligner.params()
         try:
             for batch in batches(data, self.batch_size):
                 yield from self._batch(batch, aligner, cache, params)
         finally:
+            # loads this task caused: 0 when every output came from the cache, or this process had loaded
+            # the model for an earlier task
+            self.counts["model_loads"] += load_count() - before
             self.flush_counts()
 
     def _image(self, doc: Document) -> bytes | None:

@@ -39,7 +39,6 @@ class Captioner(CountingStep):
 
         before = load_count()
         generator = get_generator(self.backend, **self.backend_kwargs)
-        self.counts["model_loads"] += load_count() - before  # 0 when this process loaded it for an earlier task
         cache = ContentCache(f"captions-{self.backend}")
         version, prompt = caption_prompt()
         params = generator.params()
@@ -49,6 +48,9 @@ class Captioner(CountingStep):
                     bar.update(len(batch))
                     yield from self._batch(batch, generator, cache, params, version, prompt)
         finally:
+            # loads this task caused: 0 when every output came from the cache, or this process had loaded
+            # the model for an earlier task
+            self.counts["model_loads"] += load_count() - before
             self.flush_counts()
 
     def _batch(self, batch, generator, cache, params, version, prompt):

@@ -59,7 +59,6 @@ class Translator(CountingStep):
 
         before = load_count()
         translator = get_translator(self.backend, **self.backend_kwargs)
-        self.counts["model_loads"] += load_count() - before  # 0 when this process loaded it for an earlier task
         cache = ContentCache(f"translations-{self.backend}")
         params = translator.params()
         by_lang: dict[str, list[Document]] = {}
@@ -79,6 +78,9 @@ class Translator(CountingStep):
                     if bucket:
                         yield from self._batch(bucket, translator, cache, params)
         finally:
+            # loads this task caused: 0 when every output came from the cache, or this process had loaded
+            # the model for an earlier task
+            self.counts["model_loads"] += load_count() - before
             self.flush_counts()
 
     def _batch(self, batch: list[Document], translator, cache, params):
