@@ -126,6 +126,7 @@ def _ray_executor_class():
             pending = deque(self.get_incomplete_ranks(range(self.world_size)))
             if not pending:
                 return
+            check_nodes_see(Path(self.logging_dir.path), self.pipeline)
             self.save_executor_as_json()
             ref = ray.put(self)
             options = {"num_cpus": self.cpus_per_task, "num_gpus": self.gpus_per_task,
@@ -227,6 +228,73 @@ def connect(settings) -> None:
         raise ValueError(f"cannot start or join {where}: {str(e).splitlines()[0] if str(e) else type(e).__name__}; "
                          "start the cluster (`ray start --head`) and pass its address with --ray-address "
                          "(or `executor.ray_address`), or leave it unset to start Ray on this machine") from None
+
+
+def _missing_on_nodes(paths: list[str], token_file: str, token: str) -> dict[str, list[str]]:
+    """For every alive Ray node with CPUs: which of ``paths`` it cannot see, the token file included when it
+    cannot read ``token`` from it (a folder of the same name on that node's own disk is not the same
+    folder). {node address: missing paths}, only nodes missing something."""
+    import os
+
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    def sees(paths: list[str], token_file: str, token: str) -> list[str]:
+        missing = [p for p in paths if not os.path.exists(p)]
+        try:
+            with open(token_file, encoding="utf-8") as f:
+                if f.read() != token:
+                    missing.append(token_file)
+        except OSError:
+            missing.append(token_file)
+        return missing
+
+    probe = ray.remote(num_cpus=0)(sees)
+    nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
+    refs = {n["NodeManagerAddress"]: probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+        n["NodeID"], soft=False)).remote(paths, token_file, token) for n in nodes}
+    found = dict(zip(refs, ray.get(list(refs.values()), timeout=120)))
+    return {node: missing for node, missing in found.items() if missing}
+
+
+_SEEN_BY_ALL: set[str] = set()
+
+
+def check_nodes_see(logging_dir: Path, pipeline: list) -> None:
+    """Before any Ray work: every node of the cluster must see the run's folder (its logs and outputs) and
+    the pipeline's input files, or tasks on the other nodes would write to their own disks and read no
+    input. ValueError naming the nodes and the fix otherwise. Once per folder and process."""
+    import uuid
+
+    logging_dir = Path(logging_dir)
+    key = str(logging_dir.resolve())
+    if key in _SEEN_BY_ALL:
+        return
+    paths: list[str] = []
+    for step in pipeline:  # what readers read (writers write under the run's folder, checked by its token)
+        if "READER" not in str(getattr(step, "type", "")):
+            continue
+        folder = getattr(step, "folder", None)
+        if folder is not None and "://" not in str(folder):
+            paths.append(str(Path(folder).resolve()))
+        paths += [str(Path(f).resolve()) for f in getattr(step, "files", None) or () if "://" not in str(f)]
+    logging_dir.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex
+    token_file = logging_dir / f".node-check-{token}"
+    token_file.write_text(token, encoding="utf-8")
+    try:
+        missing = _missing_on_nodes(sorted(set(paths)), str(token_file.resolve()), token)
+    finally:
+        token_file.unlink(missing_ok=True)
+    if missing:
+        node, lost = next(iter(missing.items()))
+        what = "the output folder" if str(token_file.resolve()) in lost else f"{lost[0]}"
+        raise ValueError(f"{len(missing)} node(s) of the Ray cluster ({', '.join(missing)}) cannot see {what} "
+                         f"({Path(logging_dir).resolve()}): tasks there would write to their own disks and "
+                         "read no input. Put --out and the inputs on a filesystem every node mounts (NFS, "
+                         "Lustre, FSx, a FUSE-mounted bucket), or run on one machine (--out s3://... is "
+                         "mirrored on the machine that runs the command)")
+    _SEEN_BY_ALL.add(key)
 
 
 def run_all(ex) -> None:

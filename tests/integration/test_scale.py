@@ -153,6 +153,28 @@ def test_a_model_loads_once_per_worker_not_once_per_task(tmp_path, warc_crawl, r
         {r["id"]: r["align_score"] for r in rows(tmp_path / "local")}
 
 
+def test_every_node_must_see_the_run_folder_and_inputs(tmp_path, crawl, ray_up, monkeypatch):
+    """A multi-node cluster whose nodes do not share --out would write shards to each node's own disk."""
+    from mella import executors
+    from mella.recipes.mine import run_mine
+    from mella.steps.read import InputReader
+
+    # the node-side probe, for real on this (one-node) cluster: a path or token file it cannot see is named
+    token_file = tmp_path / "token"
+    token_file.write_text("abc")
+    assert executors._missing_on_nodes([str(tmp_path)], str(token_file), "abc") == {}
+    missing = executors._missing_on_nodes([str(tmp_path / "nowhere")], str(token_file), "other")
+    assert list(missing.values()) == [[str(tmp_path / "nowhere"), str(token_file)]]
+    # the check: passes here (one node, one disk), and leaves no token behind
+    executors.check_nodes_see(tmp_path / "logs", [InputReader([str(crawl[0])])])
+    assert list((tmp_path / "logs").iterdir()) == []
+    # a second node with its own disk: one clear error naming the node and the fix, before any work
+    monkeypatch.setattr(executors, "_missing_on_nodes", lambda paths, token_file, token: {"10.0.0.7": [token_file]})
+    with pytest.raises(ValueError, match=r"\(10\.0\.0\.7\) cannot see the output folder .*every node mounts"):
+        run_mine(crawl, tmp_path / "out", MineConfig(langs=["ko"], executor=RAY))
+    assert not list((tmp_path / "out").rglob("*.parquet"))
+
+
 def test_an_unreachable_cluster_is_one_message_before_any_work(tmp_path, crawl):
     proc = subprocess.run([sys.executable, "-m", "mella.cli", "mine", str(crawl[0]), "--out", str(tmp_path / "out"),
                            "--langs", "ko", "--ray-address", "127.0.0.1:9"], capture_output=True, text=True,
