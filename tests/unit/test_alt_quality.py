@@ -118,3 +118,32 @@ def test_a_year_is_one_symbol_in_the_letter_share(languages, alt):
 
 def test_numbers_alone_are_still_not_letters(languages):
     assert verdict(languages, record("2024 / 05 / 01 (№ 45)")) == "mostly_non_letters"
+
+
+@pytest.mark.parametrize("alt", [
+    "Путин: Россия не собирается нападать на страны НАТО",  # a capitalised speaker in a cased script
+    "Andrej Babiš: Vláda podá demisi ještě tento týden",
+    "وزير الداخلية: قرار في شأن تنظيم عمل راكني السيارات",  # LBCI teaser cards (devset), no case in Arabic
+    "نتنياهو: جهود الحكومة اللبنانية والجيش في نزع سلاح حزب الله تُشكّل بداية مشجّعة",
+    '이재명 "국민 여러분께 감사드립니다"',  # a speaker, then the quotation
+])
+def test_quote_headlines_are_dropped_and_the_same_text_as_a_caption_is_not(languages, alt):
+    assert verdict(languages, record(alt, alt__headline=True)) == "quote_headline"
+    assert verdict(languages, record(alt)) == "kept"  # not a story card's link: the flag alone drops nothing
+    doc = record(alt, alt__headline=True)
+    sink = ListSink()
+    kept = run_steps([AltQualityAnnotator(languages), AltQualityFilter(exclusion_writer=sink,
+                                                                       drop_quote_headlines=False)], [doc])
+    assert kept and "quote_form" in kept[0].metadata["alt.flags"]  # the evidence is stored; the switch keeps it
+
+
+@pytest.mark.parametrize("alt", [
+    "5 hozzávalós recept: a legegyszerűbb parmezános tészta",  # mindmegette.hu recipe cards (devset: content)
+    "Elronthatatlan desszertcsoda: Nutellás sajttorta",  # the rest is a dish, not a statement
+    "Foto: Na Václavském náměstí se sešly tisíce lidí",  # a media label, not a speaker
+    "بالصور: آلاف المتظاهرين في ساحة الشهداء وسط بيروت",
+    "ميريل ستريب ومارتن شورت يشعلان مجددًا شائعات علاقتهما: فهل يعيشان قصة حب جديدة؟",  # a clause before ':'
+    "Pražský hrad v zimě: sníh pokryl nádvoří i zahrady",  # lowercase words: a scene, not a speaker
+])
+def test_headlines_that_are_not_quotes_stay_headlines(languages, alt):
+    assert verdict(languages, record(alt, alt__headline=True)) == "kept"

@@ -83,7 +83,7 @@ def mining_steps(files: list[Path], cfg: MineConfig, sink, languages: dict, exac
         CreditSplitter(exclusion_writer=sink),
         AltQualityAnnotator(languages, q.min_hash_token_chars),
         AltQualityFilter(q.min_letter_share, q.max_page_repeats, exclusion_writer=sink, gallery_max=q.gallery_max,
-                         drop_headlines=q.drop_headlines),
+                         drop_headlines=q.drop_headlines, drop_quote_headlines=q.drop_quote_headlines),
         LanguageAnnotator(languages, cfg.lid.top_k),
         LanguageFilter(languages, cfg.lid.min_score, cfg.lid.min_score_by_lang, exclusion_writer=sink),
         AltLengthFilter(languages, exclusion_writer=sink),

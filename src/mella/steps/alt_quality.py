@@ -33,7 +33,8 @@ MEMO_SIZE = 65_536  # distinct alt-texts whose text-only signals are remembered 
 
 # the order in which the filter reports the first failing check
 REASONS = ("tracker_alt", "url_alt", "filename_alt", "hash_alt", "mojibake", "mostly_non_letters", "generic_alt",
-           "app_promo", "alt_is_page_title", "site_slogan", "page_repeated_alt", "headline")
+           "app_promo", "alt_is_page_title", "site_slogan", "page_repeated_alt", "quote_headline",
+           "headline")
 # flags of an alt that says nothing about the picture: a caption next to it takes its place
 REPLACEABLE = frozenset({"tracker_alt", "url_alt", "filename_alt", "hash_alt", "generic_alt", "mostly_non_letters"})
 
@@ -87,6 +88,50 @@ def promo_pattern(langs: tuple[str, ...]) -> re.Pattern | None:
     table = yaml.safe_load(data_text("promos.yaml")) or {}
     parts = [p for code in ("en", *langs) for p in table.get(code, [])]
     return re.compile("|".join(f"(?:{p})" for p in parts), re.I) if parts else None
+
+
+@cache
+def headline_labels(langs: tuple[str, ...]) -> frozenset[str]:
+    """Section and media labels that open a headline ("Foto: ...") in ``langs`` and English
+    (data/headline_labels.yaml), normalised."""
+    import yaml
+
+    from mella.resources import data_text
+
+    table = yaml.safe_load(data_text("headline_labels.yaml")) or {}
+    return frozenset(normalise(str(w)) for code in ("en", *langs) for w in table.get(code, []) or [])
+
+
+_QUOTE_COLON = re.compile(r"^(.{1,80}?)\s*[:：]\s+(.+)$", re.S)
+_QUOTE_MARKS = re.compile(r"^(\S+(?:\s+\S+){0,3})\s+[\"“„«'‘]([^\"“”«»'‘’]+)[\"”“»'’]$")
+QUOTE_MIN_WORDS = 4  # words after "Speaker:" (shorter rests are labels: "Elronthatatlan desszertcsoda: Nutellás sajttorta")
+
+
+def is_quote_form(text: str, labels: frozenset[str]) -> bool:
+    """Is the text "Speaker: statement" or 'Speaker "statement"' (a news quote headline)? The speaker is
+    1-4 words without a digit, without a section/media label ("Foto", "بالصور"), capitalised where the
+    script has case; the statement at least QUOTE_MIN_WORDS words after a colon (2 in quotation marks)."""
+    text = text.strip()
+    m = _QUOTE_COLON.match(text)
+    quoted = m is None
+    if quoted:
+        m = _QUOTE_MARKS.match(text)
+        if m is None or len(m.group(2).split()) < 2:
+            return False
+    elif len(m.group(2).split()) < QUOTE_MIN_WORDS:
+        return False
+    speaker = m.group(1)
+    words = speaker.split()
+    if not 1 <= len(words) <= 4 or any(c.isdigit() for c in speaker):
+        return False
+    norm = normalise(speaker)
+    if any(w in labels for w in norm.split()) or any(f" {lab} " in f" {norm} " for lab in labels if " " in lab):
+        return False
+    for word in words:
+        first = next((c for c in word if c.isalpha()), "")
+        if first and first.lower() != first.upper() and not first.isupper():
+            return False  # a lowercase word in a cased script: a phrase, not a name
+    return True
 
 
 @cache
@@ -181,6 +226,8 @@ class AltQualityAnnotator(PipelineStep):
         promo = promo_pattern(tuple(sorted(self.languages)))
         if promo is not None and promo.search(text):
             flags.append("app_promo")
+        if is_quote_form(text, headline_labels(tuple(sorted(self.languages)))):
+            flags.append("quote_form")  # decided only for headlines (AltQualityFilter)
         share = letters / non_space if non_space else 0.0
         return norm, script, letters, len(text.split()), share, tuple(flags)
 
@@ -224,12 +271,13 @@ class AltQualityFilter(Filter):
     name = "🧹 alt-text quality"
 
     def __init__(self, min_letter_share: float = 0.5, max_page_repeats: int = 2, exclusion_writer=None,
-                 gallery_max: int = 12, drop_headlines: bool = False):
+                 gallery_max: int = 12, drop_headlines: bool = False, drop_quote_headlines: bool = True):
         super().__init__(exclusion_writer)
         self.min_letter_share = min_letter_share
         self.max_page_repeats = max_page_repeats
         self.gallery_max = gallery_max
         self.drop_headlines = drop_headlines
+        self.drop_quote_headlines = drop_quote_headlines
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         meta = doc.metadata
@@ -245,6 +293,8 @@ class AltQualityFilter(Filter):
                 flags.add("page_repeated_alt")
         if self.drop_headlines and meta.get("alt.headline"):
             flags.add("headline")
+        if self.drop_quote_headlines and meta.get("alt.headline") and "quote_form" in flags:
+            flags.add("quote_headline")  # "Netanyahu: ..." on a story card: what was said, not what is shown
         for reason in REASONS:
             if reason in flags:
                 return False, reason
