@@ -37,10 +37,14 @@ def _job_errors():
     """Bad input or config: exit 2 with the message; a run left incomplete: exit 3 (rerun resumes)."""
     from pydantic import ValidationError
 
-    from mella.executors import IncompleteRun
+    from mella.executors import RUNS, IncompleteRun
 
+    calls, tasks = RUNS["calls"], RUNS["tasks"]
     try:
         yield
+        if RUNS["calls"] > calls and RUNS["tasks"] == tasks:
+            typer.echo("nothing redone: every task of this job had already finished in its output folder (the "
+                       "figures are that run's); use a new --out to run it again", err=True)
     except ValidationError as e:
         typer.echo(f"error: bad configuration: {config_problems(e)}", err=True)
         raise typer.Exit(EXIT_USAGE) from None

@@ -297,10 +297,16 @@ def check_nodes_see(logging_dir: Path, pipeline: list) -> None:
     _SEEN_BY_ALL.add(key)
 
 
+# tasks this process found to do, over every run_all call: a rerun of a finished job runs none (the CLI says so)
+RUNS = {"calls": 0, "tasks": 0}
+
+
 def run_all(ex) -> None:
     """Runs the executor (after un-marking tasks whose outputs are broken); IncompleteRun if any task did
     not finish."""
     forget_broken_tasks(ex)
+    RUNS["calls"] += 1
+    RUNS["tasks"] += len(ex.get_incomplete_ranks(skip_completed=True))
     ex.run()
     missing = ex.get_incomplete_ranks(skip_completed=True)
     if missing:

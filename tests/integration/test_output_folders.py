@@ -66,3 +66,13 @@ def test_an_export_folder_keeps_to_its_dataset_and_splits_are_read_once(tmp_path
     other = mella("export", tmp_path / "ds2", "--format", "llava", "--out", tmp_path / "ex")
     assert other.returncode == 2 and "holds an export of another dataset" in other.stderr
     assert json.loads((tmp_path / "ex" / "export.json").read_text())["dataset"] == str((tmp_path / "ds1").resolve())
+
+
+def test_a_rerun_of_a_finished_job_says_nothing_was_redone(tmp_path, data_dir, table):
+    for args in (("mine", data_dir / "fundus" / "kr", "--langs", "ko"), ("select", table)):
+        first = mella(*args, "--out", tmp_path / args[0])
+        again = mella(*args, "--out", tmp_path / args[0])
+        assert first.returncode == again.returncode == 0, again.stderr
+        assert "nothing redone" not in first.stderr
+        assert "nothing redone: every task of this job had already finished" in again.stderr
+        assert again.stdout == first.stdout  # the same figures, in the same order (ties by name)

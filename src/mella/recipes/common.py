@@ -138,12 +138,15 @@ def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
     dropped: dict[str, dict[str, int]] = {}
     reasons: dict[str, int] = {}
     steps: dict[str, dict[str, int]] = {}
-    for stage in sorted(p for p in (out / "logs").iterdir() if (p / "stats").is_dir()):
+    stages = sorted(p for p in (out / "logs").iterdir() if (p / "stats").is_dir())
+    for stage in stages:
         per_task = [PipelineStats.from_json(json.loads(f.read_text(encoding="utf-8")))
                     for f in sorted((stage / "stats").glob("*.json"))]
         merged = json.loads(sum(per_task, start=PipelineStats()).to_json())
         for step in merged:
-            counters = steps.setdefault(step["name"], {})
+            # one entry per stage's step: the writer of stage 1 and the final one are different counts
+            name = f"{stage.name}: {step['name']}" if len(stages) > 1 else step["name"]
+            counters = steps.setdefault(name, {})
             timing = step.get("time_stats")
             if isinstance(timing, dict) and timing.get("total"):
                 counters["seconds"] = counters.get("seconds", 0) + float(timing["total"])
@@ -162,10 +165,10 @@ def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
                     reasons[reason] = reasons.get(reason, 0) + n
     return {
         "kept_total": sum(kept.values()),
-        "kept_by_lang": dict(sorted(kept.items(), key=lambda kv: -kv[1])),
+        "kept_by_lang": dict(sorted(kept.items(), key=lambda kv: (-kv[1], kv[0]))),
         "dropped_total": sum(reasons.values()),
-        "dropped_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
-        "dropped_by_lang": {k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in sorted(dropped.items())},
+        "dropped_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "dropped_by_lang": {k: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) for k, v in sorted(dropped.items())},
         "steps": steps,
         **({"decisions": decided} if decided["know"] or decided["ling"] else {}),
     }

@@ -281,7 +281,7 @@ def render_dataset_card(ds, stats: dict, dstats: dict, samples: list[dict], plot
     for lang, rows in funnel(stats, dstats).items():
         lines += [f"**{lang}**", "", "| step | records | dropped here (reason: count) |", "|---|---:|---|"]
         for step, count, reasons in rows:
-            why = ", ".join(f"`{r}` {c}" for r, c in sorted(reasons.items(), key=lambda kv: -kv[1]))
+            why = ", ".join(f"`{r}` {c}" for r, c in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
             lines.append(f"| {step} | {count} | {why} |")
         lines.append("")
     lines += ["## Cultural keyword coverage", "",

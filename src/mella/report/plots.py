@@ -52,7 +52,7 @@ def histograms(values_by_lang: dict[str, list[float]], title: str, xlabel: str, 
 
 def bars(counts: dict[str, int], title: str, path: Path, xlabel: str = "records", top: int = 20) -> str | None:
     """Horizontal bars, largest first."""
-    items = sorted(((k, v) for k, v in counts.items() if v), key=lambda kv: -kv[1])[:top]
+    items = sorted(((k, v) for k, v in counts.items() if v), key=lambda kv: (-kv[1], kv[0]))[:top]
     if not items:
         return None
     plt = _plt()

@@ -7,7 +7,7 @@ def format_summary(summary: dict, langs: list[str], top_reasons: int = 3) -> str
     kept = summary.get("kept_by_lang", {})
     dropped = summary.get("dropped_by_lang", {})
     rows = [("lang", "kept", "dropped", "top drop reasons")]
-    others = sorted(set(dropped) - set(langs), key=lambda lang: -sum(dropped[lang].values()))
+    others = sorted(set(dropped) - set(langs), key=lambda lang: (-sum(dropped[lang].values()), lang))
     for lang in list(langs) + others:
         reasons = dropped.get(lang, {})
         n_dropped = sum(reasons.values())
@@ -32,7 +32,7 @@ def decisions_table(decisions: dict) -> str:
     for source in ("know", "ling"):
         for lang, reasons in sorted(decisions.get(source, {}).items()):
             usable = reasons.get("ok", reasons.get("usable", 0))
-            rest = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])
+            rest = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
                              if r not in ("ok", "usable"))
             lines.append(f"{lang:8s} d_{source:5s} {usable:7d}  {rest}")
     return "\n".join(lines)
