@@ -33,8 +33,10 @@ def _executor_overrides(executor: Optional[str], ray_address: Optional[str], pre
 
 
 @contextmanager
-def _job_errors():
-    """Bad input or config: exit 2 with the message; a run left incomplete: exit 3 (rerun resumes)."""
+def _job_errors(rerun_note: bool = False):
+    """Bad input or config: exit 2 with the message; a run left incomplete: exit 3 (rerun resumes).
+    ``rerun_note``: for the data pipelines, whose work all runs as executor tasks, say when a rerun found
+    every task finished (not for build, whose compose and export steps run outside the executors)."""
     from pydantic import ValidationError
 
     from mella.executors import RUNS, IncompleteRun
@@ -42,7 +44,7 @@ def _job_errors():
     calls, tasks = RUNS["calls"], RUNS["tasks"]
     try:
         yield
-        if RUNS["calls"] > calls and RUNS["tasks"] == tasks:
+        if rerun_note and RUNS["calls"] > calls and RUNS["tasks"] == tasks:
             typer.echo("nothing redone: every task of this job had already finished in its output folder (the "
                        "figures are that run's); use a new --out to run it again", err=True)
     except ValidationError as e:
@@ -193,7 +195,7 @@ def mine(
     from mella.recipes.mine import run_mine
     from mella.report.summary import format_summary
 
-    with _job_errors(), _remote_folders(out=out) as (_, out):
+    with _job_errors(rerun_note=True), _remote_folders(out=out) as (_, out):
         summary = run_mine(inputs or [], out, cfg)
     if "cc_index" in summary:
         c = summary["cc_index"]
@@ -230,7 +232,7 @@ def fetch(
     _quiet_logs(verbose)
     from mella.recipes.fetch import run_fetch
 
-    with _job_errors(), _remote_folders(in_dir, out) as (in_dir, out):
+    with _job_errors(rerun_note=True), _remote_folders(in_dir, out) as (in_dir, out):
         summary = run_fetch(in_dir, out, cfg)
     _print_fetch(summary, out)
     _empty_check(summary["kept_total"], "images", out, summary["dropped_by_reason"])
@@ -276,7 +278,7 @@ def _model_job(kind: str, in_dir: Path, out: Path, backend, model, base_url, bat
     _quiet_logs(verbose)
     from mella.recipes.ling import run_caption, run_translate
 
-    with _job_errors(), _remote_folders(in_dir, out) as (in_dir, out):
+    with _job_errors(rerun_note=True), _remote_folders(in_dir, out) as (in_dir, out):
         summary = (run_caption if kind == "caption" else run_translate)(in_dir, out, cfg)
     _model_summary(kind, summary, out)
     return summary
@@ -344,7 +346,7 @@ def align(
     _quiet_logs(verbose)
     from mella.recipes.ling import run_align
 
-    with _job_errors(), _remote_folders(in_dir, out) as (in_dir, out):
+    with _job_errors(rerun_note=True), _remote_folders(in_dir, out) as (in_dir, out):
         summary = run_align(in_dir, out, cfg)
     _model_summary("align", summary, out)
 
@@ -366,7 +368,7 @@ def select(
     _quiet_logs(verbose)
     from mella.recipes.ling import run_select
 
-    with _job_errors(), _remote_folders(in_dir, out) as (in_dir, out):
+    with _job_errors(rerun_note=True), _remote_folders(in_dir, out) as (in_dir, out):
         summary = run_select(in_dir, out, cfg)
     from mella.report.summary import decisions_table
 

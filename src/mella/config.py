@@ -48,7 +48,7 @@ class QualityConfig(_Strict):
     min_hash_token_chars: Pos = 10  # a single token this long mixing digits and letters: hash_alt
     gallery_max: Pos = 12  # a text repeated on up to this many distinct photos of a page is a gallery caption
     drop_headlines: bool = False  # drop teaser headlines (alt_headline) instead of keeping them flagged
-    drop_quote_headlines: bool = True  # drop teaser headlines of the form "Speaker: statement" (quote_headline)
+    drop_quote_headlines: bool = False  # drop teaser headlines of the form "Speaker: statement" (quote_headline)
 
 
 class DedupConfig(_Strict):

@@ -30,20 +30,23 @@ def default_run(devset, tmp_path_factory):
     return devset.evaluate(keep=folder), folder
 
 
-@pytest.mark.parametrize("drop_headlines", [False, True])
-def test_figures_do_not_regress(devset, default_run, drop_headlines):
-    result = devset.evaluate(config={"quality": {"drop_headlines": True}}) if drop_headlines else default_run[0]
+@pytest.mark.parametrize("switch", [None, "drop_headlines", "drop_quote_headlines"])
+def test_figures_do_not_regress(devset, default_run, switch):
+    result = devset.evaluate(config={"quality": {switch: True}}) if switch else default_run[0]
     for lang, (recall, junk) in FLOOR.items():
         r = result[lang]
         assert r["labels"] >= 20
-        if drop_headlines:
+        if switch == "drop_headlines":
             # the headlines the labels call content go too (ar: 9 of 35); junk share falls to the unflagged one
             assert r["junk_share"] <= max(junk, 0.05), (lang, r)
         else:
             assert r["recall"] >= recall and r["junk_share_unflagged"] <= junk, (lang, r)
-    if not drop_headlines:
-        # the teaser headlines are kept: flagged, not dropped (but the quotes, "Netanyahu: ...", are dropped)
-        assert result["ar"]["junk_share"] > 0.2
+    if switch is None:
+        assert result["ar"]["junk_share"] > 0.3  # the teaser headlines are kept: flagged, not dropped
+    if switch == "drop_quote_headlines":
+        # the 8 LBCI quote cards ("وزير الداخلية: ...") go, all labelled junk: recall as by default
+        assert result["ar"]["recall"] == default_run[0]["ar"]["recall"]
+        assert 0.2 < result["ar"]["junk_share"] <= 0.23, result["ar"]
 
 
 def test_the_issues_examples_on_the_pages_they_come_from(default_run):
@@ -70,13 +73,11 @@ def test_the_issues_examples_on_the_pages_they_come_from(default_run):
     lbci = [t for t in ("وفاة هلي الرحباني نجل السيدة فيروز",) if t in kept]
     assert not lbci and dropped.get("وفاة هلي الرحباني نجل السيدة فيروز") == "placeholder_image"
     assert "Powered by MediaWiki" not in kept and dropped["Powered by MediaWiki"] == "wrong_language"
-    # LBCI story cards whose link text is a quote ("Speaker: statement") are dropped; other teasers stay flagged
-    quotes = {r["text"] for r in iter_rows(folder / "excluded", prefix="excluded") if r["reason"] == "quote_headline"}
-    assert {"وزير الداخلية: قرار في شأن تنظيم عمل راكني السيارات",
-            "الجيش: تحقيق أهداف المرحلة الأولى من خطة حصر السلاح"} < quotes and len(quotes) == 8
-    assert not quotes & set(kept)
+    # LBCI story cards whose link text is a quote ("Speaker: statement"): kept by default, flagged
+    for text in ("وزير الداخلية: قرار في شأن تنظيم عمل راكني السيارات", "الجيش: تحقيق أهداف المرحلة الأولى من خطة حصر السلاح"):
+        assert kept[text]["alt_headline"] is True and "quote_form" in kept[text]["alt_flags"], kept[text]
     teaser = kept["الكاهن الـDJ في بيروت… موسيقى تشعل معركة قانونية"]
-    assert teaser["alt_headline"] is True
+    assert teaser["alt_headline"] is True and "quote_form" not in (teaser["alt_flags"] or "")
 
 
 def test_captions_with_foreign_names_are_kept_in_their_language(tmp_path, data_dir):

@@ -76,3 +76,7 @@ def test_a_rerun_of_a_finished_job_says_nothing_was_redone(tmp_path, data_dir, t
         assert "nothing redone" not in first.stderr
         assert "nothing redone: every task of this job had already finished" in again.stderr
         assert again.stdout == first.stdout  # the same figures, in the same order (ties by name)
+    # compose (and build, which runs it) works outside the executors: its rerun does work and says nothing
+    assert mella("compose", table, "--out", tmp_path / "ds").returncode == 0
+    again = mella("compose", table, "--out", tmp_path / "ds")
+    assert again.returncode == 0 and "nothing redone" not in again.stderr

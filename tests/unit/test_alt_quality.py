@@ -120,30 +120,40 @@ def test_numbers_alone_are_still_not_letters(languages):
     assert verdict(languages, record("2024 / 05 / 01 (№ 45)")) == "mostly_non_letters"
 
 
+def quote_verdict(languages, doc, drop: bool = True) -> str:
+    sink = ListSink()
+    kept = run_steps([AltQualityAnnotator(languages), AltQualityFilter(exclusion_writer=sink,
+                                                                       drop_quote_headlines=drop)], [doc])
+    return "kept" if kept else sink.reasons()[0]
+
+
 @pytest.mark.parametrize("alt", [
     "Путин: Россия не собирается нападать на страны НАТО",  # a capitalised speaker in a cased script
     "Andrej Babiš: Vláda podá demisi ještě tento týden",
+    "Путин: «Мы не нападём»",  # a short statement in quotation marks
     "وزير الداخلية: قرار في شأن تنظيم عمل راكني السيارات",  # LBCI teaser cards (devset), no case in Arabic
     "نتنياهو: جهود الحكومة اللبنانية والجيش في نزع سلاح حزب الله تُشكّل بداية مشجّعة",
-    '이재명 "국민 여러분께 감사드립니다"',  # a speaker, then the quotation
 ])
-def test_quote_headlines_are_dropped_and_the_same_text_as_a_caption_is_not(languages, alt):
-    assert verdict(languages, record(alt, alt__headline=True)) == "quote_headline"
-    assert verdict(languages, record(alt)) == "kept"  # not a story card's link: the flag alone drops nothing
+def test_quote_headlines_are_flagged_and_dropped_on_request(languages, alt):
     doc = record(alt, alt__headline=True)
-    sink = ListSink()
-    kept = run_steps([AltQualityAnnotator(languages), AltQualityFilter(exclusion_writer=sink,
-                                                                       drop_quote_headlines=False)], [doc])
-    assert kept and "quote_form" in kept[0].metadata["alt.flags"]  # the evidence is stored; the switch keeps it
+    assert quote_verdict(languages, doc, drop=False) == "kept"  # the default: a headline, kept and flagged
+    assert "quote_form" in doc.metadata["alt.flags"]  # the evidence is stored
+    assert quote_verdict(languages, record(alt, alt__headline=True)) == "quote_headline"
+    assert quote_verdict(languages, record(alt)) == "kept"  # not a story card's link: the flag drops nothing
 
 
 @pytest.mark.parametrize("alt", [
     "5 hozzávalós recept: a legegyszerűbb parmezános tészta",  # mindmegette.hu recipe cards (devset: content)
     "Elronthatatlan desszertcsoda: Nutellás sajttorta",  # the rest is a dish, not a statement
     "Foto: Na Václavském náměstí se sešly tisíce lidí",  # a media label, not a speaker
+    "Fotogalerie: Na Václavském náměstí se sešly tisíce lidí",
     "بالصور: آلاف المتظاهرين في ساحة الشهداء وسط بيروت",
+    "포토뉴스: 서울 광화문 광장에 모인 시민들",  # a label inside a Hangul compound
+    "ภาพข่าว: ประชาชนร่วมงานลอยกระทงที่เชียงใหม่ อย่างคึกคัก มาก",
     "ميريل ستريب ومارتن شورت يشعلان مجددًا شائعات علاقتهما: فهل يعيشان قصة حب جديدة؟",  # a clause before ':'
     "Pražský hrad v zimě: sníh pokryl nádvoří i zahrady",  # lowercase words: a scene, not a speaker
+    '아이유 "상큼한 미소로 팬들에게 인사"',  # a Korean photo caption: subject, then a quoted description
+    "Zápas začne ve 12:30 na stadionu v Edenu",  # a time
 ])
 def test_headlines_that_are_not_quotes_stay_headlines(languages, alt):
-    assert verdict(languages, record(alt, alt__headline=True)) == "kept"
+    assert quote_verdict(languages, record(alt, alt__headline=True)) == "kept"

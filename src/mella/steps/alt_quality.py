@@ -103,29 +103,31 @@ def headline_labels(langs: tuple[str, ...]) -> frozenset[str]:
 
 
 _QUOTE_COLON = re.compile(r"^(.{1,80}?)\s*[:：]\s+(.+)$", re.S)
-_QUOTE_MARKS = re.compile(r"^(\S+(?:\s+\S+){0,3})\s+[\"“„«'‘]([^\"“”«»'‘’]+)[\"”“»'’]$")
+_QUOTED = re.compile(r"^[\"“„«»‚'‘].+[\"”“»«'’]$", re.S)
 QUOTE_MIN_WORDS = 4  # words after "Speaker:" (shorter rests are labels: "Elronthatatlan desszertcsoda: Nutellás sajttorta")
+_LABEL_PREFIX_SCRIPTS = re.compile(r"^[\u0e00-\u0e7f\uac00-\ud7a3]")  # Thai, Hangul: no spaces inside compounds
 
 
 def is_quote_form(text: str, labels: frozenset[str]) -> bool:
-    """Is the text "Speaker: statement" or 'Speaker "statement"' (a news quote headline)? The speaker is
-    1-4 words without a digit, without a section/media label ("Foto", "بالصور"), capitalised where the
-    script has case; the statement at least QUOTE_MIN_WORDS words after a colon (2 in quotation marks)."""
-    text = text.strip()
-    m = _QUOTE_COLON.match(text)
-    quoted = m is None
-    if quoted:
-        m = _QUOTE_MARKS.match(text)
-        if m is None or len(m.group(2).split()) < 2:
-            return False
-    elif len(m.group(2).split()) < QUOTE_MIN_WORDS:
+    """Is the text "Speaker: statement" (a news quote headline)? The speaker is 1-4 words without a
+    digit or a section/media label ("Foto", "بالصور", "포토뉴스"), capitalised where the script has case; the
+    statement at least QUOTE_MIN_WORDS words, or 2 inside quotation marks ("Путин: «Мы не нападём»").
+    A place dateline has the same shape ("Praha: ...", "غزة: ..."): the text alone cannot tell them
+    apart, which is why this is a flag (``quote_form``) and dropping is a switch."""
+    m = _QUOTE_COLON.match(text.strip())
+    if m is None:
+        return False
+    rest = m.group(2).strip()
+    if len(rest.split()) < (2 if _QUOTED.match(rest) else QUOTE_MIN_WORDS):
         return False
     speaker = m.group(1)
     words = speaker.split()
     if not 1 <= len(words) <= 4 or any(c.isdigit() for c in speaker):
         return False
     norm = normalise(speaker)
-    if any(w in labels for w in norm.split()) or any(f" {lab} " in f" {norm} " for lab in labels if " " in lab):
+    padded = f" {norm} "
+    if any(f" {label} " in padded or (_LABEL_PREFIX_SCRIPTS.match(label) and norm.startswith(label))
+           for label in labels):
         return False
     for word in words:
         first = next((c for c in word if c.isalpha()), "")
@@ -271,7 +273,7 @@ class AltQualityFilter(Filter):
     name = "🧹 alt-text quality"
 
     def __init__(self, min_letter_share: float = 0.5, max_page_repeats: int = 2, exclusion_writer=None,
-                 gallery_max: int = 12, drop_headlines: bool = False, drop_quote_headlines: bool = True):
+                 gallery_max: int = 12, drop_headlines: bool = False, drop_quote_headlines: bool = False):
         super().__init__(exclusion_writer)
         self.min_letter_share = min_letter_share
         self.max_page_repeats = max_page_repeats
