@@ -230,69 +230,98 @@ def connect(settings) -> None:
                          "(or `executor.ray_address`), or leave it unset to start Ray on this machine") from None
 
 
-def _missing_on_nodes(paths: list[str], token_file: str, token: str) -> dict[str, list[str]]:
-    """For every alive Ray node with CPUs: which of ``paths`` it cannot see, the token file included when it
-    cannot read ``token`` from it (a folder of the same name on that node's own disk is not the same
-    folder). {node address: missing paths}, only nodes missing something."""
+def _missing_on_nodes(paths: list[str], tokens: dict[str, str]) -> dict[str, list[str]]:
+    """For every alive Ray node with CPUs: which of ``paths`` it cannot see, and which token files it cannot
+    read with their token (a folder of the same name on that node's own disk, such as each node's own
+    cache, is not the same folder). {node: missing paths}, only nodes missing something; a node that
+    cannot be probed is one missing everything, with the reason."""
     import os
 
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    def sees(paths: list[str], token_file: str, token: str) -> list[str]:
+    def sees(paths: list[str], tokens: dict[str, str]) -> list[str]:
         missing = [p for p in paths if not os.path.exists(p)]
-        try:
-            with open(token_file, encoding="utf-8") as f:
-                if f.read() != token:
-                    missing.append(token_file)
-        except OSError:
-            missing.append(token_file)
+        for token_file, token in tokens.items():
+            try:
+                with open(token_file, encoding="utf-8") as f:
+                    if f.read() != token:
+                        missing.append(token_file)
+            except OSError:
+                missing.append(token_file)
         return missing
 
     probe = ray.remote(num_cpus=0)(sees)
     nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
-    refs = {n["NodeManagerAddress"]: probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
-        n["NodeID"], soft=False)).remote(paths, token_file, token) for n in nodes}
-    found = dict(zip(refs, ray.get(list(refs.values()), timeout=120)))
+    refs = {f"{n['NodeManagerAddress']} ({n['NodeID'][:8]})": probe.options(
+        scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(paths, tokens)
+        for n in nodes}
+    found = {}
+    for node, ref in refs.items():
+        try:
+            found[node] = ray.get(ref, timeout=120)
+        except Exception as e:  # noqa: BLE001 - a node that dies or hangs while probed cannot be trusted either
+            found[node] = [f"(not probed: {type(e).__name__})"]
     return {node: missing for node, missing in found.items() if missing}
 
 
-_SEEN_BY_ALL: set[str] = set()
+def _shared_paths(logging_dir: Path, pipeline: list) -> tuple[list[str], list[Path]]:
+    """(paths every node must see, folders every node must share): the readers' folders and the folders
+    of their input files; the run's logging folder and the image stores the steps read or write."""
+    seen: set[str] = set()
+    shared = [Path(logging_dir)]
+    for step in pipeline:
+        if "READER" in str(getattr(step, "type", "")):
+            folder = getattr(step, "folder", None)
+            if folder is not None and "://" not in str(folder):
+                seen.add(str(Path(folder).resolve()))
+            # folders, not every file: a crawl of 10^5 files is checked in one probe per node
+            seen |= {str(Path(f).resolve().parent) for f in getattr(step, "files", None) or () if "://" not in str(f)}
+        root = getattr(getattr(step, "store", None), "root", None)
+        if root is not None:
+            shared.append(Path(root))
+        db = getattr(getattr(step, "warc_images", None), "db", None)
+        if db:
+            seen.add(str(Path(db).resolve()))
+    return sorted(seen), list(dict.fromkeys(shared))
+
+
+_SEEN_BY_ALL: set = set()
 
 
 def check_nodes_see(logging_dir: Path, pipeline: list) -> None:
-    """Before any Ray work: every node of the cluster must see the run's folder (its logs and outputs) and
-    the pipeline's input files, or tasks on the other nodes would write to their own disks and read no
-    input. ValueError naming the nodes and the fix otherwise. Once per folder and process."""
+    """Before any Ray work: every node of the cluster must see the run's folder (its logs and outputs),
+    the image store and the pipeline's inputs, or tasks on the other nodes would write to their own disks
+    and read no input. ValueError naming the nodes and the fix otherwise. Nodes that join later (an
+    autoscaling cluster) are not checked."""
     import uuid
 
-    logging_dir = Path(logging_dir)
-    key = str(logging_dir.resolve())
+    paths, shared = _shared_paths(logging_dir, pipeline)
+    key = (tuple(paths), tuple(str(p.resolve()) for p in shared))
     if key in _SEEN_BY_ALL:
         return
-    paths: list[str] = []
-    for step in pipeline:  # what readers read (writers write under the run's folder, checked by its token)
-        if "READER" not in str(getattr(step, "type", "")):
-            continue
-        folder = getattr(step, "folder", None)
-        if folder is not None and "://" not in str(folder):
-            paths.append(str(Path(folder).resolve()))
-        paths += [str(Path(f).resolve()) for f in getattr(step, "files", None) or () if "://" not in str(f)]
-    logging_dir.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex
-    token_file = logging_dir / f".node-check-{token}"
-    token_file.write_text(token, encoding="utf-8")
+    tokens: dict[str, str] = {}
     try:
-        missing = _missing_on_nodes(sorted(set(paths)), str(token_file.resolve()), token)
+        for folder in shared:
+            folder.mkdir(parents=True, exist_ok=True)
+            token = uuid.uuid4().hex
+            token_file = folder.resolve() / f".node-check-{token}"
+            token_file.write_text(token, encoding="utf-8")
+            tokens[str(token_file)] = token
+        missing = _missing_on_nodes(paths, tokens)
     finally:
-        token_file.unlink(missing_ok=True)
+        for token_file in tokens:
+            Path(token_file).unlink(missing_ok=True)
     if missing:
-        node, lost = next(iter(missing.items()))
-        what = "the output folder" if str(token_file.resolve()) in lost else f"{lost[0]}"
-        raise ValueError(f"{len(missing)} node(s) of the Ray cluster ({', '.join(missing)}) cannot see {what} "
-                         f"({Path(logging_dir).resolve()}): tasks there would write to their own disks and "
-                         "read no input. Put --out and the inputs on a filesystem every node mounts (NFS, "
-                         "Lustre, FSx, a FUSE-mounted bucket), or run on one machine (--out s3://... is "
+        def what(path: str) -> str:
+            return f"{Path(path).parent} (not the same folder there)" if path in tokens else path
+
+        lines = "; ".join(f"{node}: {', '.join(what(p) for p in lost[:3])}{' ...' if len(lost) > 3 else ''}"
+                          for node, lost in list(missing.items())[:5])
+        raise ValueError(f"{len(missing)} node(s) of the Ray cluster cannot see what this run reads or writes "
+                         f"({lines}): tasks there would write to their own disks and read no input. Put --out, "
+                         "the inputs and the image store on a filesystem every node mounts "
+                         "(NFS, Lustre, FSx, a FUSE-mounted bucket), or run on one machine (--out s3://... is "
                          "mirrored on the machine that runs the command)")
     _SEEN_BY_ALL.add(key)
 

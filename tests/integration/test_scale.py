@@ -162,15 +162,23 @@ def test_every_node_must_see_the_run_folder_and_inputs(tmp_path, crawl, ray_up, 
     # the node-side probe, for real on this (one-node) cluster: a path or token file it cannot see is named
     token_file = tmp_path / "token"
     token_file.write_text("abc")
-    assert executors._missing_on_nodes([str(tmp_path)], str(token_file), "abc") == {}
-    missing = executors._missing_on_nodes([str(tmp_path / "nowhere")], str(token_file), "other")
+    assert executors._missing_on_nodes([str(tmp_path)], {str(token_file): "abc"}) == {}
+    missing = executors._missing_on_nodes([str(tmp_path / "nowhere")], {str(token_file): "other"})
     assert list(missing.values()) == [[str(tmp_path / "nowhere"), str(token_file)]]
+    # what a fetch stage must share: its logs, the image store it writes; the folders of the inputs it reads
+    from mella.images.store import ImageStore
+    from mella.steps.fetch import ImageFetcher
+
+    fetcher = ImageFetcher(None, None, ImageStore(tmp_path / "store"))
+    paths, shared = executors._shared_paths(tmp_path / "logs", [InputReader([str(crawl[0])]), fetcher])
+    assert paths == [str(Path(crawl[0]).resolve().parent)] and shared == [tmp_path / "logs", tmp_path / "store"]
     # the check: passes here (one node, one disk), and leaves no token behind
-    executors.check_nodes_see(tmp_path / "logs", [InputReader([str(crawl[0])])])
-    assert list((tmp_path / "logs").iterdir()) == []
+    executors.check_nodes_see(tmp_path / "logs", [InputReader([str(crawl[0])]), fetcher])
+    assert list((tmp_path / "logs").iterdir()) == [] and list((tmp_path / "store").iterdir()) == []
     # a second node with its own disk: one clear error naming the node and the fix, before any work
-    monkeypatch.setattr(executors, "_missing_on_nodes", lambda paths, token_file, token: {"10.0.0.7": [token_file]})
-    with pytest.raises(ValueError, match=r"\(10\.0\.0\.7\) cannot see the output folder .*every node mounts"):
+    monkeypatch.setattr(executors, "_missing_on_nodes",
+                        lambda paths, tokens: {"10.0.0.7 (ab12cd34)": sorted(tokens)[:1]})
+    with pytest.raises(ValueError, match=r"10\.0\.0\.7 \(ab12cd34\): \S+ \(not the same folder there\).*every node mounts"):
         run_mine(crawl, tmp_path / "out", MineConfig(langs=["ko"], executor=RAY))
     assert not list((tmp_path / "out").rglob("*.parquet"))
 

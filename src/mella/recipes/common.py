@@ -127,6 +127,9 @@ def atomic_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
+STAGE_ORDER = ("stage1", "stage2", "near", "final", "fetch", "dedup")  # a job's stages in the order they run
+
+
 def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
     """Counts per language and per drop reason from datatrove's per-task stats files, merged with
     datatrove's PipelineStats (its own merged stats.json covers only the tasks of the last invocation,
@@ -138,7 +141,9 @@ def summarise(out: Path, staging: tuple[str, ...] = ("stage1",)) -> dict:
     dropped: dict[str, dict[str, int]] = {}
     reasons: dict[str, int] = {}
     steps: dict[str, dict[str, int]] = {}
-    stages = sorted(p for p in (out / "logs").iterdir() if (p / "stats").is_dir())
+    order = {name: i for i, name in enumerate(STAGE_ORDER)}
+    stages = sorted((p for p in (out / "logs").iterdir() if (p / "stats").is_dir()),
+                    key=lambda p: (order.get(p.name, len(order)), p.name))
     for stage in stages:
         per_task = [PipelineStats.from_json(json.loads(f.read_text(encoding="utf-8")))
                     for f in sorted((stage / "stats").glob("*.json"))]
